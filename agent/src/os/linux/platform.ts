@@ -1,0 +1,83 @@
+import { chmod, readFile, realpath } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
+import { join } from "node:path";
+import type { MachineFingerprint } from "../../../../shared/src/protocol/inventory.js";
+import { hardwareMacs } from "../macs.js";
+import type { ListNetworkInterfaces, PlatformDriver } from "../types.js";
+
+export interface LinuxPaths {
+  /** Tried in order; the D-Bus copy exists on systems without systemd. */
+  machineIdFiles: readonly string[];
+  /** Readable by root only on most distributions, which is how the agent runs. */
+  productSerialFile: string;
+  sysClassNet: string;
+}
+
+const defaultLinuxPaths: LinuxPaths = {
+  machineIdFiles: ["/etc/machine-id", "/var/lib/dbus/machine-id"],
+  productSerialFile: "/sys/class/dmi/id/product_serial",
+  sysClassNet: "/sys/class/net",
+};
+
+// A machine-id is 32 lower-case hex digits; an empty file or systemd's early-boot "uninitialized" is not one.
+const MACHINE_ID = /^[0-9a-f]{32}$/;
+
+export class LinuxPlatform implements PlatformDriver {
+  readonly name = "linux";
+  private readonly paths: LinuxPaths;
+  private readonly listInterfaces: ListNetworkInterfaces;
+
+  constructor(opts: { paths?: Partial<LinuxPaths>; networkInterfaces?: ListNetworkInterfaces } = {}) {
+    this.paths = { ...defaultLinuxPaths, ...opts.paths };
+    this.listInterfaces = opts.networkInterfaces ?? networkInterfaces;
+  }
+
+  defaultStateDir(): string {
+    return "/var/lib/tether-agent";
+  }
+
+  async restrictFile(path: string): Promise<void> {
+    await chmod(path, 0o600);
+  }
+
+  async restrictDirectory(path: string): Promise<void> {
+    await chmod(path, 0o700);
+  }
+
+  async machineFingerprint(): Promise<MachineFingerprint> {
+    const [machineId, serial, macs] = await Promise.all([
+      this.machineId(),
+      readTrimmed(this.paths.productSerialFile),
+      hardwareMacs(this.listInterfaces(), (iface) => this.isVirtual(iface)),
+    ]);
+    return { machineId, serial, macs };
+  }
+
+  private async machineId(): Promise<string | undefined> {
+    for (const file of this.paths.machineIdFiles) {
+      const id = await readTrimmed(file);
+      if (id && MACHINE_ID.test(id)) return id;
+    }
+    return undefined;
+  }
+
+  /** Software interfaces live under /sys/devices/virtual; hardware ones under their bus (pci, usb, …). */
+  private async isVirtual(iface: string): Promise<boolean> {
+    // An alias such as "eth0:1" is an address label on eth0, which is what /sys knows.
+    const device = iface.split(":")[0] ?? iface;
+    try {
+      return (await realpath(join(this.paths.sysClassNet, device))).includes("/devices/virtual/");
+    } catch {
+      // Not in /sys at all (another network namespace's view, or no sysfs): nothing says it is hardware.
+      return true;
+    }
+  }
+}
+
+async function readTrimmed(file: string): Promise<string | undefined> {
+  try {
+    return (await readFile(file, "utf8")).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Who is acting, carried from the HTTP or agent edge into every service call so that each mutation
+ * can be written to the audit log with its actor and address.
+ */
+export type Actor =
+  | { type: "api-key"; id: string; name: string; role: Role }
+  | { type: "agent"; id: string }
+  | { type: "connect-key"; id: string }
+  | { type: "system"; id: null };
+
+export interface RequestContext {
+  actor: Actor;
+  remoteAddr: string | null;
+  now: Date;
+}
+
+export const ROLES = ["admin", "read-only"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function systemContext(now = new Date()): RequestContext {
+  return { actor: { type: "system", id: null }, remoteAddr: null, now };
+}

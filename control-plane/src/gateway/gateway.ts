@@ -1,0 +1,160 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import { CloseCode } from "../../../shared/src/protocol/close-codes.js";
+import { MAX_MESSAGE_BYTES } from "../../../shared/src/protocol/messages.js";
+import type { Metrics } from "../metrics.js";
+import type { AgentSessionService } from "../services/agent-sessions.js";
+import type { AgentPresence } from "../services/ports.js";
+import { closeReason } from "./close-reason.js";
+import { AgentSession, type SessionHost } from "./session.js";
+import { clientIdentity, refuseUpgrade } from "./upgrade.js";
+
+export const AGENT_CONNECT_PATH = "/agent/v1/connect";
+
+export interface GatewayOptions {
+  logger: Logger;
+  serverVersion: string;
+  heartbeatSeconds: number;
+  inventoryIntervalSeconds?: number | undefined;
+  helloTimeoutMs?: number;
+  /** How often the last-contact time of live sessions is written (one transaction for all). */
+  touchIntervalMs?: number;
+}
+
+/**
+ * Holds every agent's WebSocket on the HTTPS server's port. Authentication is the TLS client
+ * certificate; everything after the upgrade is decided by AgentSessionService.
+ */
+export class AgentGateway implements AgentPresence, SessionHost {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
+  private readonly live = new Map<string, AgentSession>();
+  private readonly all = new Set<AgentSession>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private toucher: NodeJS.Timeout | undefined;
+  private service_: AgentSessionService | undefined;
+  private metrics_: Metrics | undefined;
+  readonly logger: Logger;
+  readonly serverVersion: string;
+  readonly heartbeatSeconds: number;
+  readonly inventoryIntervalSeconds: number | undefined;
+  readonly helloTimeoutMs: number;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.logger = options.logger;
+    this.serverVersion = options.serverVersion;
+    this.heartbeatSeconds = options.heartbeatSeconds;
+    this.inventoryIntervalSeconds = options.inventoryIntervalSeconds;
+    this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
+  }
+
+  /** The services need the gateway (presence) and the gateway needs a service: wired after both exist. */
+  bind(service: AgentSessionService, metrics: Metrics): void {
+    this.service_ = service;
+    this.metrics_ = metrics;
+  }
+
+  get service(): AgentSessionService {
+    if (!this.service_) throw new Error("gateway used before bind()");
+    return this.service_;
+  }
+
+  get metrics(): Metrics {
+    if (!this.metrics_) throw new Error("gateway used before bind()");
+    return this.metrics_;
+  }
+
+  get connectedCount(): number {
+    return this.live.size;
+  }
+
+  attach(server: Server): void {
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatSeconds * 1000);
+    this.toucher = setInterval(() => this.service.touch([...this.live.keys()], new Date()), this.options.touchIntervalMs ?? 60_000);
+    this.heartbeat.unref();
+    this.toucher.unref();
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.live.has(deviceId);
+  }
+
+  disconnect(deviceId: string, code: number, reason: string): void {
+    // Sessions still waiting for hello are closed too: a deleted device must not slip through.
+    for (const session of this.all) if (session.deviceId === deviceId) session.close(code, reason);
+  }
+
+  welcomed(session: AgentSession): void {
+    const previous = this.live.get(session.deviceId);
+    this.live.set(session.deviceId, session);
+    if (previous && previous !== session) previous.close(CloseCode.Replaced, "a newer session of this device took over");
+    this.logger.debug({ deviceId: session.deviceId, remoteIp: session.remoteIp }, "agent connected");
+  }
+
+  ended(session: AgentSession): void {
+    this.all.delete(session);
+    if (this.live.get(session.deviceId) !== session) return;
+    this.live.delete(session.deviceId);
+    try {
+      this.service.disconnected(session.deviceId, new Date());
+    } catch (error) {
+      // A deleted device has no row left to mark offline; nothing else can fail here that matters more.
+      this.logger.debug({ deviceId: session.deviceId, err: error }, "could not record disconnect");
+    }
+    this.logger.debug({ deviceId: session.deviceId }, "agent disconnected");
+  }
+
+  /**
+   * Closes every session with GoingAway so agents reconnect to the next instance, waiting briefly for
+   * the close handshakes before cutting what is left.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    clearInterval(this.heartbeat);
+    clearInterval(this.toucher);
+    for (const session of this.all) session.close(CloseCode.GoingAway, "the control plane is shutting down");
+    const deadline = Date.now() + graceMs;
+    while (this.all.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const session of this.all) session.ws.terminate();
+    this.wss.close();
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== AGENT_CONNECT_PATH) {
+      refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
+      return;
+    }
+    const identity = clientIdentity(req);
+    if (!identity.ok) {
+      this.logger.info({ remoteIp: req.socket.remoteAddress, reason: identity.reason }, "agent connection refused");
+      refuseUpgrade(socket, identity.status, identity.reason);
+      return;
+    }
+    const admission = this.service.admit(identity.deviceId);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (admission !== "ok") {
+        const [code, reason] =
+          admission === "revoked"
+            ? [CloseCode.DeviceRevoked, "this device was deleted by an administrator"]
+            : [CloseCode.UnknownDevice, "this control plane has no such device"];
+        ws.close(code, closeReason(reason));
+        return;
+      }
+      const session = new AgentSession(identity.deviceId, ws, req.socket.remoteAddress ?? null, this);
+      this.all.add(session);
+    });
+  }
+
+  private beat(): void {
+    for (const session of this.all) {
+      if (!session.alive) {
+        session.ws.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+    }
+  }
+}

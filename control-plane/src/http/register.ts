@@ -1,0 +1,38 @@
+import type { Express, NextFunction, Request, Response } from "express";
+import { AppError } from "../errors.js";
+import type { ApiKeyService } from "../services/api-keys.js";
+import { authorize } from "./middleware/auth.js";
+import { fromZod } from "./middleware/errors.js";
+import type { AnyRoute } from "./route.js";
+
+/** Registers each declared route: authorize, validate params/query/body, run, reply. */
+export function registerRoutes(app: Express, routes: readonly AnyRoute[], apiKeys: ApiKeyService): void {
+  for (const def of routes) {
+    app[def.method](def.path, async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const ctx = authorize(req, def.access, apiKeys, new Date());
+        const params = parse(def.params, req.params, "params");
+        const query = parse(def.query, req.query, "query");
+        // req.is() is null when there is no body at all (zod then reports the missing body) and false
+        // when there is one of another type.
+        if (def.body && req.is("application/json") === false) {
+          throw new AppError(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json");
+        }
+        const body = parse(def.body, req.body, "body");
+        const result = await def.handle({ params, query, body, ctx, req, res });
+        if (res.headersSent) return;
+        if (def.response === undefined) res.status(def.status ?? 204).end();
+        else res.status(def.status ?? 200).json(result);
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
+}
+
+function parse(schema: AnyRoute["body"], value: unknown, where: "body" | "query" | "params"): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value);
+  if (!result.success) throw fromZod(result.error, where);
+  return result.data;
+}

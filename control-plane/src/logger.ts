@@ -1,0 +1,17 @@
+import pino, { type Logger } from "pino";
+
+/**
+ * JSON logs (one object a line, for log shippers), pretty-printed when a person is watching a
+ * terminal. Anything that could hold a secret is redacted, whatever the code around it logs.
+ */
+export function createLogger(level: string = "info", pretty: boolean = process.stdout.isTTY === true): Logger {
+  return pino({
+    level,
+    base: { service: "tether-server" },
+    redact: {
+      paths: ["*.headers['x-api-key']", "*.headers.authorization", "*.connectKeySecret", "*.connectKey", "*.apiKey", "*.adminApiKey", "*.key", "*.keyPem"],
+      censor: "[redacted]",
+    },
+    ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname,service" } } } : {}),
+  });
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { ServeConfig } from "./config.js";
+import { dataPaths, initialisedMarker } from "./data-dir.js";
+import { AgentGateway } from "./gateway/gateway.js";
+import { createApp } from "./http/app.js";
+import { normalisePublicUrl } from "./init.js";
+import { Metrics } from "./metrics.js";
+import { CertificateAuthority } from "./pki/ca.js";
+import { signDeviceCsr } from "./pki/device-certificate.js";
+import { createServices, type Services } from "./services/index.js";
+import type { DeviceCertificateSigner } from "./services/ports.js";
+import { SETTING } from "./settings.js";
+import { openDatabase } from "./store/db.js";
+import { createStores } from "./store/index.js";
+import { SERVER_VERSION } from "./version.js";
+
+export interface RunningControlPlane {
+  /** The URL this instance listens on (its real port, even when started on port 0). */
+  listenUrl: string;
+  publicUrl: string;
+  services: Services;
+  gateway: AgentGateway;
+  close(): Promise<void>;
+}
+
+/**
+ * The control plane's composition root: opens the store, loads the CA, wires services, HTTP routes
+ * and the agent gateway onto one HTTPS port, and listens.
+ */
+export async function startControlPlane(config: ServeConfig, logger: Logger): Promise<RunningControlPlane> {
+  const paths = dataPaths(config.dataDir);
+  if (!initialisedMarker(paths)) {
+    throw new Error(`${config.dataDir} is not initialised: run "tether-server init --data-dir ${config.dataDir} --public-url URL" first`);
+  }
+  const db = openDatabase(paths.database);
+  const stores = createStores(db);
+  stores.devices.markAllOffline();
+
+  const ca = new CertificateAuthority({ certPem: readFileSync(paths.caCert, "utf8"), keyPem: readFileSync(paths.caKey, "utf8") });
+  const signer: DeviceCertificateSigner = {
+    signDevice: (csrPem, deviceId, now) => signDeviceCsr(ca, csrPem, { deviceId, validitySeconds: config.deviceCertValiditySeconds, now }),
+    caChainPem: ca.certPem,
+  };
+  const externalTls = Boolean(config.tlsCertFile);
+  const publicUrl = normalisePublicUrl(config.publicUrl ?? stores.settings.get(SETTING.publicUrl) ?? "");
+
+  const gateway = new AgentGateway({
+    logger: logger.child({ component: "gateway" }),
+    serverVersion: SERVER_VERSION,
+    heartbeatSeconds: config.heartbeatSeconds,
+    inventoryIntervalSeconds: config.inventoryIntervalSeconds,
+  });
+  const services = createServices(stores, {
+    signer,
+    presence: gateway,
+    // With a certificate from a public CA, agents trust the system store, so keys carry no pin.
+    identity: () => ({ publicUrl, caFingerprint: externalTls ? null : ca.fingerprint }),
+  });
+  const metrics = new Metrics(() => gateway.connectedCount);
+  gateway.bind(services.agentSessions, metrics);
+
+  const app = createApp({ services, metrics, logger: logger.child({ component: "http" }), version: SERVER_VERSION, bodyLimit: config.bodyLimit });
+  const server = createServer(
+    {
+      cert: readFileSync(config.tlsCertFile ?? paths.serverCert),
+      key: readFileSync(config.tlsKeyFile ?? paths.serverKey),
+      // Client certificates are asked for, verified against our CA, but not required: REST clients
+      // have none. The gateway refuses an agent whose certificate did not verify.
+      ca: ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    app,
+  );
+  gateway.attach(server);
+  await listen(server, config.listenHost, config.listenPort);
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const listenUrl = `https://${host}:${address.port}`;
+  logger.info({ listen: listenUrl, publicUrl, version: SERVER_VERSION, externalTls }, "control plane listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    listenUrl,
+    publicUrl,
+    services,
+    gateway,
+    close: () => {
+      closing ??= (async () => {
+        await gateway.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        db.close();
+        logger.info("control plane stopped");
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}

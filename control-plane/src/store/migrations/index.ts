@@ -1,0 +1,13 @@
+/**
+ * Schema migrations, applied in order, each in its own transaction. Never edit a released migration:
+ * add a new one. The number is the schema version recorded in `schema_migrations`.
+ */
+import { m001Foundation } from "./001-foundation.js";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [m001Foundation];
