@@ -1,0 +1,25 @@
+/**
+ * Exit statuses of `tether-agent`, documented in docs/agent.md. A service manager restarts the agent
+ * on any non-zero status except the ones that say "retrying is pointless" (systemd's
+ * RestartPreventExitStatus lists them).
+ */
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  Usage: 2,
+  /** The control plane refused the connect key (unknown, revoked, expired or used up). */
+  EnrollmentRefused: 3,
+  /** The server did not present the CA the connect key pins. */
+  CaPinMismatch: 4,
+  /** No identity and no connect key: nothing to connect with. */
+  NotEnrolled: 5,
+  /** An admin deleted this device; the identity was wiped. */
+  DeviceRevoked: 10,
+  /** The server does not know this device (e.g. restored from an older backup). */
+  UnknownDevice: 11,
+  /** The server does not serve this agent's protocol version: upgrade the agent. */
+  UnsupportedProtocol: 12,
+  /** This identity is in use on another machine; re-enroll this one. */
+  CloneDetected: 13,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
