@@ -49,12 +49,12 @@ export async function runAgent(options: RunOptions): Promise<ExitCode> {
       (error: unknown) => logger.debug({ err: error }, "could not write status.json"),
     );
 
-  let stopRequested = false;
-  let connection: AgentConnection | undefined;
+  // The signal may arrive during enrollment, before the connection exists.
+  const running: { stopRequested: boolean; connection?: AgentConnection } = { stopRequested: false };
   const stop = (signal: string) => {
     logger.info({ signal }, "stopping");
-    stopRequested = true;
-    connection?.stop();
+    running.stopRequested = true;
+    running.connection?.stop();
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
@@ -66,18 +66,18 @@ export async function runAgent(options: RunOptions): Promise<ExitCode> {
       return ExitCode.NotEnrolled;
     }
     await status("enrolling");
-    const enrolled = await enrollWithRetry(options, platform, logger, () => stopRequested);
+    const enrolled = await enrollWithRetry(options, platform, logger, () => running.stopRequested);
     if (typeof enrolled === "number") return enrolled;
     identity = enrolled;
     await store.save(identity);
     logger.info({ deviceId: identity.deviceId, server: identity.serverUrl }, "enrolled");
   }
-  if (stopRequested) return ExitCode.Ok;
+  if (running.stopRequested) return ExitCode.Ok;
 
   let current: Identity = identity;
   const inventory = new InventoryReporter({ collect: () => collectInventory(), logger, intervalMs: options.inventoryIntervalMs });
   const renewer = new CertificateRenewer({ store, identity: () => current, replaceIdentity: (next) => (current = next), logger });
-  connection = new AgentConnection({
+  const connection = new AgentConnection({
     logger,
     identity: () => current,
     hello: async () => ({
@@ -99,6 +99,7 @@ export async function runAgent(options: RunOptions): Promise<ExitCode> {
     },
     onState: (state, detail) => void status(state, detail),
   });
+  running.connection = connection;
   const end = await connection.run();
   inventory.stop();
   renewer.stop();

@@ -65,7 +65,8 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
   const app = createApp({ services, metrics, logger: logger.child({ component: "http" }), version: SERVER_VERSION, bodyLimit: config.bodyLimit });
   const server = createServer(
     {
-      cert: readFileSync(config.tlsCertFile ?? paths.serverCert),
+      // The generated certificate is sent with its CA, so an agent can find the CA its connect key pins.
+      cert: externalTls ? readFileSync(config.tlsCertFile!) : readFileSync(paths.serverCert, "utf8") + readFileSync(paths.caCert, "utf8"),
       key: readFileSync(config.tlsKeyFile ?? paths.serverKey),
       // Client certificates are asked for, verified against our CA, but not required: REST clients
       // have none. The gateway refuses an agent whose certificate did not verify.

@@ -1,4 +1,5 @@
-import { Command, CommanderError } from "commander";
+import type { Command} from "commander";
+import { CommanderError } from "commander";
 
 /**
  * Runs a commander program the same way in every Tether CLI: bad arguments and failures end with one

@@ -12,7 +12,8 @@ const requestId = z.string().min(1).max(64);
 /** Agent → server, first message after connecting. */
 export const HelloSchema = z.object({
   type: z.literal("hello"),
-  protocolVersion: z.number().int().positive(),
+  /** Any version parses, so an agent too old to serve is told so (CloseCode.UnsupportedProtocol). */
+  protocolVersion: z.number().int().nonnegative(),
   agentVersion: z.string().min(1).max(64),
   /** Must match the CN of the client certificate; a mismatch closes the session. */
   deviceId,
@@ -97,7 +98,9 @@ export function parseMessage<T>(schema: z.ZodType<T>, raw: string): ParseResult<
   }
   const parsed = schema.safeParse(data);
   if (parsed.success) return { ok: true, message: parsed.data };
-  const type = typeof data === "object" && data !== null && "type" in data ? String((data as { type: unknown }).type).slice(0, 64) : undefined;
+  // Only a string type is echoed: String() of an object such as {"toString": 1} throws.
+  const rawType = typeof data === "object" && data !== null ? (data as { type?: unknown }).type : undefined;
+  const type = typeof rawType === "string" ? rawType.slice(0, 64) : undefined;
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
   return {
