@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
@@ -26,6 +27,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly agentsConnected: Gauge;
+  readonly eventLoopLag: Gauge<"quantile">;
 
   constructor(connectedAgents: () => number) {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
@@ -37,5 +39,30 @@ export class Metrics {
         this.set(connectedAgents());
       },
     });
+    this.eventLoopLag = eventLoopLagGauge(this.registry);
   }
+}
+
+const LAG_RESOLUTION_MS = 5;
+
+/**
+ * Event-loop lag since the previous scrape, by quantile. Node's histogram records the whole interval
+ * between samples, so the sampling resolution is subtracted to leave only the delay.
+ */
+function eventLoopLagGauge(registry: Registry): Gauge<"quantile"> {
+  const histogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  histogram.enable();
+  return new Gauge({
+    name: "tether_eventloop_lag_seconds",
+    help: "Event-loop lag since the previous scrape, by quantile (sampled every 5 ms)",
+    labelNames: ["quantile"] as const,
+    registers: [registry],
+    collect() {
+      for (const q of [50, 90, 99, 100]) {
+        const ns = q === 100 ? histogram.max : histogram.percentile(q);
+        this.set({ quantile: String(q / 100) }, Math.max(0, ns / 1e9 - LAG_RESOLUTION_MS / 1000));
+      }
+      histogram.reset();
+    },
+  });
 }

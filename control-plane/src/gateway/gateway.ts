@@ -13,6 +13,17 @@ import { clientIdentity, refuseUpgrade } from "./upgrade.js";
 
 export const AGENT_CONNECT_PATH = "/agent/v1/connect";
 
+/** Sessions handled per event-loop turn in periodic sweeps. */
+const SLICE = 1000;
+
+function* slices<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export interface GatewayOptions {
   logger: Logger;
   serverVersion: string;
@@ -71,8 +82,8 @@ export class AgentGateway implements AgentPresence, SessionHost {
 
   attach(server: Server): void {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
-    this.heartbeat = setInterval(() => this.beat(), this.heartbeatSeconds * 1000);
-    this.toucher = setInterval(() => this.service.touch([...this.live.keys()], new Date()), this.options.touchIntervalMs ?? 60_000);
+    this.heartbeat = setInterval(() => void this.beat(), this.heartbeatSeconds * 1000);
+    this.toucher = setInterval(() => void this.touchLive(), this.options.touchIntervalMs ?? 60_000);
     this.heartbeat.unref();
     this.toucher.unref();
   }
@@ -147,14 +158,30 @@ export class AgentGateway implements AgentPresence, SessionHost {
     });
   }
 
-  private beat(): void {
-    for (const session of this.all) {
-      if (!session.alive) {
-        session.ws.terminate();
-        continue;
+  /**
+   * Pings every session and drops those that did not answer the previous ping. Done in slices that
+   * yield to the event loop, so tens of thousands of sessions do not stall requests for a whole sweep.
+   */
+  private async beat(): Promise<void> {
+    for (const slice of slices([...this.all], SLICE)) {
+      for (const session of slice) {
+        if (!session.alive) {
+          session.ws.terminate();
+          continue;
+        }
+        session.alive = false;
+        session.ws.ping();
       }
-      session.alive = false;
-      session.ws.ping();
+      await yieldToEventLoop();
+    }
+  }
+
+  /** Writes last-contact times for live sessions, a slice per transaction, yielding in between. */
+  private async touchLive(): Promise<void> {
+    const now = new Date();
+    for (const slice of slices([...this.live.keys()], SLICE)) {
+      this.service.touch(slice, now);
+      await yieldToEventLoop();
     }
   }
 }
