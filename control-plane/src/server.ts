@@ -73,6 +73,8 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
       ca: ca.certPem,
       requestCert: true,
       rejectUnauthorized: false,
+      // Small request/response exchanges (TLS handshake, upgrade, hello) must not wait for Nagle.
+      noDelay: true,
     },
     app,
   );
