@@ -33,8 +33,15 @@ export default tseslint.config(
     ]),
   },
   {
+    files: ["control-plane/src/ctl/**/*.ts"],
+    rules: restrict([
+      { group: ["**/store/**", "**/services/**", "**/http/**", "**/gateway/**", "better-sqlite3"], message: "tetherctl is a REST client: it talks to the control plane over HTTP only." },
+      { group: ["**/agent/**"], message: "The control plane does not import the agent." },
+    ]),
+  },
+  {
     files: ["control-plane/**/*.ts"],
-    ignores: ["control-plane/src/http/**"],
+    ignores: ["control-plane/src/http/**", "control-plane/src/ctl/**"],
     rules: restrict([{ group: ["**/agent/**"], message: "The control plane does not import the agent." }]),
   },
   {

@@ -1,0 +1,69 @@
+import { CliError } from "../../../shared/src/cli/run-cli.js";
+import { requestJson, type JsonResponse } from "../../../shared/src/http-client.js";
+import { TlsTrustError } from "../../../shared/src/net-errors.js";
+import type { Connection } from "./connection.js";
+
+interface ErrorBody {
+  error?: { code?: string; message?: string };
+}
+
+/**
+ * The REST API under `/api/v1`, as tetherctl uses it. Responses are typed by the domain schemas but not
+ * parsed by them: a newer server may add fields, and `--json` prints the body exactly as it came.
+ * An HTTP error becomes a CliError carrying the server's own message and code.
+ */
+export class ApiClient {
+  constructor(private readonly connection: Connection) {}
+
+  get url(): string {
+    return this.connection.url;
+  }
+
+  get<T>(path: string, query?: URLSearchParams): Promise<T> {
+    const search = query && query.size > 0 ? `?${query.toString()}` : "";
+    return this.send<T>("GET", `${path}${search}`);
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>("POST", path, body);
+  }
+
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>("PATCH", path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.send<T>("DELETE", path);
+  }
+
+  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { url, apiKey, ca } = this.connection;
+    let response: JsonResponse<T>;
+    try {
+      response = await requestJson<T>({
+        url: `${url}/api/v1${path}`,
+        method,
+        body,
+        ...(ca === undefined ? {} : { ca }),
+        headers: apiKey === undefined ? {} : { "x-api-key": apiKey },
+      });
+    } catch (error) {
+      // With no CA of its own the client trusts the system store, which never holds Tether's own CA:
+      // say how to pin it rather than leave the admin with a bare verification code.
+      if (error instanceof TlsTrustError && ca === undefined) {
+        throw new CliError(`${error.message}; to trust the control plane's own CA, log in with --ca-fingerprint or pass --ca-file`);
+      }
+      throw error;
+    }
+    if (response.status >= 400) throw new CliError(describeHttpError(response));
+    return response.body as T;
+  }
+}
+
+/** `<message> (<code>)` from the server's error body, or what can be said without one. */
+export function describeHttpError(response: Pick<JsonResponse<unknown>, "status" | "body" | "text">): string {
+  const error = (response.body as ErrorBody | undefined)?.error;
+  if (error?.message) return `${error.message} (${error.code ?? `HTTP ${response.status}`})`;
+  const text = response.text.trim().split("\n")[0]?.slice(0, 200);
+  return text ? `the server answered HTTP ${response.status}: ${text}` : `the server answered HTTP ${response.status} without saying why`;
+}
