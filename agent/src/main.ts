@@ -3,9 +3,13 @@ import type { Logger } from "pino";
 import { ConnectKeyFormatError } from "../../shared/src/connect-key.js";
 import { CaPinMismatchError, ServerUnreachableError, TlsTrustError } from "../../shared/src/net-errors.js";
 import { CloseCode } from "../../shared/src/protocol/close-codes.js";
-import { ALL_CAPABILITIES, PROTOCOL_VERSION } from "../../shared/src/protocol/version.js";
+import { ALL_CAPABILITIES, Capability, PROTOCOL_VERSION } from "../../shared/src/protocol/version.js";
+import { CommandHandler } from "./commands/handler.js";
+import { fetchAttachment } from "./commands/fetch-file.js";
+import { ExecutionJournal } from "./commands/journal.js";
 import { AgentConnection } from "./connection/client.js";
 import { Backoff } from "./connection/backoff.js";
+import { runExecution } from "./executor/run-execution.js";
 import { ExitCode } from "./exit-codes.js";
 import { enroll, EnrollmentRefusedError } from "./identity/enroll.js";
 import { CertificateRenewer } from "./identity/renewal.js";
@@ -75,6 +79,17 @@ export async function runAgent(options: RunOptions): Promise<ExitCode> {
   if (running.stopRequested) return ExitCode.Ok;
 
   let current: Identity = identity;
+  const host = platform.scriptHost?.();
+  const commands = host
+    ? new CommandHandler({
+        journal: new ExecutionJournal(stateDir),
+        host,
+        run: runExecution,
+        fetchFile: (sha256) => fetchAttachment(current, sha256),
+        logger,
+      })
+    : undefined;
+  await commands?.recover();
   const inventory = new InventoryReporter({ collect: () => collectInventory(), logger, intervalMs: options.inventoryIntervalMs });
   const renewer = new CertificateRenewer({ store, identity: () => current, replaceIdentity: (next) => (current = next), logger });
   const connection = new AgentConnection({
@@ -85,17 +100,35 @@ export async function runAgent(options: RunOptions): Promise<ExitCode> {
       protocolVersion: PROTOCOL_VERSION,
       agentVersion: AGENT_VERSION,
       deviceId: current.deviceId,
-      capabilities: [...ALL_CAPABILITIES],
+      // Commands only when this platform can run scripts.
+      capabilities: ALL_CAPABILITIES.filter((c) => c !== Capability.Commands || commands !== undefined),
       os: { platform: platform.name, arch: process.arch, hostname: hostname() },
       machine: await platform.machineFingerprint(),
     }),
     onWelcome: (welcome, sink) => {
       inventory.onWelcome(welcome, sink);
       renewer.onWelcome(sink);
+      void commands?.onWelcome(sink).catch((error: unknown) => logger.error({ err: error }, "could not send stored results"));
     },
     onMessage: (message) => {
-      if (message.type === "cert.renewed") void renewer.onRenewed(message).catch((error: unknown) => logger.error({ err: error }, "could not save the renewed certificate"));
-      else if (message.type === "error") renewer.onError(message);
+      const failed = (what: string) => (error: unknown) => logger.error({ err: error }, what);
+      switch (message.type) {
+        case "cert.renewed":
+          void renewer.onRenewed(message).catch(failed("could not save the renewed certificate"));
+          return;
+        case "error":
+          renewer.onError(message);
+          return;
+        case "exec.run":
+          void commands?.onRun(message.execution).catch(failed("could not journal an execution"));
+          return;
+        case "exec.cancel":
+          commands?.onCancel(message.executionId);
+          return;
+        case "exec.ack":
+          void commands?.onAck(message.executionId).catch(failed("could not record an acknowledgement"));
+          return;
+      }
     },
     onState: (state, detail) => void status(state, detail),
   });

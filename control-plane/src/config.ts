@@ -17,6 +17,10 @@ export interface ServeConfig {
   deviceCertValiditySeconds: number;
   inventoryIntervalSeconds: number | undefined;
   bodyLimit: string;
+  /** Largest command attachment accepted (body-parser syntax). */
+  fileLimit: string;
+  /** How often queued executions past their time to live are marked expired. */
+  expirySweepMs: number;
 }
 
 export interface ServeFlags {
@@ -60,7 +64,9 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proc
     heartbeatSeconds: setting("TETHER_HEARTBEAT_INTERVAL", env, "30s"),
     deviceCertValiditySeconds: setting("TETHER_DEVICE_CERT_VALIDITY", env, "90d"),
     inventoryIntervalSeconds: inventory ? setting("TETHER_INVENTORY_INTERVAL", env, inventory) : undefined,
-    bodyLimit: env.TETHER_MAX_BODY ?? "1mb",
+    bodyLimit: env.TETHER_MAX_BODY ?? "4mb",
+    fileLimit: env.TETHER_MAX_FILE ?? "100mb",
+    expirySweepMs: setting("TETHER_EXPIRY_SWEEP_INTERVAL", env, "5s") * 1000,
   };
 }
 

@@ -10,6 +10,8 @@ export interface DataPaths {
   caKey: string;
   serverCert: string;
   serverKey: string;
+  /** Uploaded command attachments, by SHA-256. */
+  filesDir: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -22,6 +24,7 @@ export function dataPaths(root: string): DataPaths {
     caKey: join(pkiDir, "ca.key"),
     serverCert: join(pkiDir, "server.crt"),
     serverKey: join(pkiDir, "server.key"),
+    filesDir: join(root, "files"),
   };
 }
 

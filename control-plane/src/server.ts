@@ -10,9 +10,11 @@ import { normalisePublicUrl } from "./init.js";
 import { Metrics } from "./metrics.js";
 import { CertificateAuthority } from "./pki/ca.js";
 import { signDeviceCsr } from "./pki/device-certificate.js";
+import { systemClock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
 import type { DeviceCertificateSigner } from "./services/ports.js";
 import { SETTING } from "./settings.js";
+import { BlobStore } from "./store/blobs.js";
 import { openDatabase } from "./store/db.js";
 import { createStores } from "./store/index.js";
 import { SERVER_VERSION } from "./version.js";
@@ -56,13 +58,17 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
   const services = createServices(stores, {
     signer,
     presence: gateway,
+    channel: gateway,
+    blobs: new BlobStore(paths.filesDir),
+    clock: systemClock,
+    logger: logger.child({ component: "commands" }),
     // With a certificate from a public CA, agents trust the system store, so keys carry no pin.
     identity: () => ({ publicUrl, caFingerprint: externalTls ? null : ca.fingerprint }),
   });
   const metrics = new Metrics(() => gateway.connectedCount);
-  gateway.bind(services.agentSessions, metrics);
+  gateway.bind({ service: services.agentSessions, executions: services.executions, dispatcher: services.dispatcher, metrics });
 
-  const app = createApp({ services, metrics, logger: logger.child({ component: "http" }), version: SERVER_VERSION, bodyLimit: config.bodyLimit });
+  const app = createApp({ services, metrics, logger: logger.child({ component: "http" }), version: SERVER_VERSION, bodyLimit: config.bodyLimit, fileLimit: config.fileLimit });
   const server = createServer(
     {
       // The generated certificate is sent with its CA, so an agent can find the CA its connect key pins.
@@ -83,6 +89,9 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const listenUrl = `https://${host}:${address.port}`;
+  services.scheduler.start();
+  const expiry = setInterval(() => services.dispatcher.expire(), config.expirySweepMs);
+  expiry.unref();
   logger.info({ listen: listenUrl, publicUrl, version: SERVER_VERSION, externalTls }, "control plane listening");
 
   let closing: Promise<void> | undefined;
@@ -93,6 +102,8 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
     gateway,
     close: () => {
       closing ??= (async () => {
+        services.scheduler.stop();
+        clearInterval(expiry);
         await gateway.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -1,5 +1,6 @@
 import type { NetworkInterfaceInfo } from "node:os";
 import type { MachineFingerprint } from "../../../shared/src/protocol/inventory.js";
+import type { ScriptHost } from "../executor/types.js";
 
 /** What a finished process left behind. `exitCode` is always a real exit code: see run.ts. */
 export interface CommandResult {
@@ -32,4 +33,6 @@ export interface PlatformDriver {
   restrictDirectory(path: string): Promise<void>;
   /** Never throws for a missing fact: a field the OS does not offer is left out. */
   machineFingerprint(): Promise<MachineFingerprint>;
+  /** How scripts run here (shells, run-as, killing a process tree). Absent: this driver cannot run scripts. */
+  scriptHost?(): ScriptHost;
 }

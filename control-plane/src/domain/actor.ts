@@ -14,7 +14,8 @@ export interface RequestContext {
   now: Date;
 }
 
-export const ROLES = ["admin", "read-only"] as const;
+/** admin: everything; read-only: read everything but secrets; command-runner: list, run and read the results of the commands it is a runner of, nothing else. */
+export const ROLES = ["admin", "read-only", "command-runner"] as const;
 export type Role = (typeof ROLES)[number];
 
 export function systemContext(now = new Date()): RequestContext {

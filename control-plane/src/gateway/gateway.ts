@@ -5,8 +5,11 @@ import { WebSocketServer } from "ws";
 import { CloseCode } from "../../../shared/src/protocol/close-codes.js";
 import { MAX_MESSAGE_BYTES } from "../../../shared/src/protocol/messages.js";
 import type { Metrics } from "../metrics.js";
+import type { ServerMessage } from "../../../shared/src/protocol/messages.js";
 import type { AgentSessionService } from "../services/agent-sessions.js";
-import type { AgentPresence } from "../services/ports.js";
+import type { Dispatcher } from "../services/dispatcher.js";
+import type { ExecutionService } from "../services/executions.js";
+import type { AgentChannel, AgentPresence } from "../services/ports.js";
 import { closeReason } from "./close-reason.js";
 import { AgentSession, type SessionHost } from "./session.js";
 import { clientIdentity, refuseUpgrade } from "./upgrade.js";
@@ -38,14 +41,13 @@ export interface GatewayOptions {
  * Holds every agent's WebSocket on the HTTPS server's port. Authentication is the TLS client
  * certificate; everything after the upgrade is decided by AgentSessionService.
  */
-export class AgentGateway implements AgentPresence, SessionHost {
+export class AgentGateway implements AgentPresence, AgentChannel, SessionHost {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false, clientTracking: false });
   private readonly live = new Map<string, AgentSession>();
   private readonly all = new Set<AgentSession>();
   private heartbeat: NodeJS.Timeout | undefined;
   private toucher: NodeJS.Timeout | undefined;
-  private service_: AgentSessionService | undefined;
-  private metrics_: Metrics | undefined;
+  private bound: { service: AgentSessionService; executions: ExecutionService; dispatcher: Dispatcher; metrics: Metrics } | undefined;
   readonly logger: Logger;
   readonly serverVersion: string;
   readonly heartbeatSeconds: number;
@@ -60,20 +62,41 @@ export class AgentGateway implements AgentPresence, SessionHost {
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
   }
 
-  /** The services need the gateway (presence) and the gateway needs a service: wired after both exist. */
-  bind(service: AgentSessionService, metrics: Metrics): void {
-    this.service_ = service;
-    this.metrics_ = metrics;
+  /** The services need the gateway (presence, channel) and the gateway needs them: wired after both exist. */
+  bind(parts: { service: AgentSessionService; executions: ExecutionService; dispatcher: Dispatcher; metrics: Metrics }): void {
+    this.bound = parts;
+  }
+
+  private get parts() {
+    if (!this.bound) throw new Error("gateway used before bind()");
+    return this.bound;
   }
 
   get service(): AgentSessionService {
-    if (!this.service_) throw new Error("gateway used before bind()");
-    return this.service_;
+    return this.parts.service;
+  }
+
+  get executions(): ExecutionService {
+    return this.parts.executions;
   }
 
   get metrics(): Metrics {
-    if (!this.metrics_) throw new Error("gateway used before bind()");
-    return this.metrics_;
+    return this.parts.metrics;
+  }
+
+  canReceive(deviceId: string, capability: string): boolean {
+    return this.live.get(deviceId)?.capabilities.has(capability) ?? false;
+  }
+
+  send(deviceId: string, message: ServerMessage): boolean {
+    const session = this.live.get(deviceId);
+    if (!session) return false;
+    session.send(message);
+    return true;
+  }
+
+  ready(session: AgentSession): void {
+    if (this.live.get(session.deviceId) === session) this.parts.dispatcher.welcomed(session.deviceId);
   }
 
   get connectedCount(): number {

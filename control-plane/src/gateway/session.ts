@@ -11,18 +11,22 @@ import {
 import { ALL_CAPABILITIES } from "../../../shared/src/protocol/version.js";
 import type { Metrics } from "../metrics.js";
 import type { AgentSessionService } from "../services/agent-sessions.js";
+import type { ExecutionService } from "../services/executions.js";
 import { closeReason } from "./close-reason.js";
 
 export interface SessionHost {
   readonly service: AgentSessionService;
+  readonly executions: ExecutionService;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly serverVersion: string;
   readonly heartbeatSeconds: number;
   readonly inventoryIntervalSeconds: number | undefined;
   readonly helloTimeoutMs: number;
-  /** Called once the hello is accepted; returns false if the session should not proceed. */
+  /** Called once the hello is accepted, before the welcome is sent. */
   welcomed(session: AgentSession): void;
+  /** Called after the welcome went out: the session may now receive work. */
+  ready(session: AgentSession): void;
   ended(session: AgentSession): void;
 }
 
@@ -33,6 +37,8 @@ export interface SessionHost {
 export class AgentSession {
   alive = true;
   welcomed = false;
+  /** What the agent said it can do, from its hello. */
+  capabilities: ReadonlySet<string> = new Set();
   private helloTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -104,6 +110,7 @@ export class AgentSession {
           return;
         }
         this.welcomed = true;
+        this.capabilities = new Set(message.capabilities);
         this.host.welcomed(this);
         this.send({
           type: "welcome",
@@ -114,6 +121,7 @@ export class AgentSession {
           heartbeatSeconds: this.host.heartbeatSeconds,
           ...(this.host.inventoryIntervalSeconds ? { inventoryIntervalSeconds: this.host.inventoryIntervalSeconds } : {}),
         });
+        this.host.ready(this);
         return;
       }
       case "inventory":
@@ -130,6 +138,15 @@ export class AgentSession {
         this.send({ type: "cert.renewed", requestId: message.requestId, certificatePem: renewed.certificatePem, caChainPem: renewed.caChainPem });
         return;
       }
+      case "exec.started":
+        this.host.executions.started(this.deviceId, message.executionId, message.startedAt);
+        return;
+      case "exec.output":
+        this.host.executions.output(message.executionId, message.stream, message.chunk);
+        return;
+      case "exec.result":
+        if (this.host.executions.result(this.deviceId, message)) this.send({ type: "exec.ack", executionId: message.executionId });
+        return;
       case "error":
         this.host.logger.warn({ deviceId: this.deviceId, code: message.code, problem: message.message }, "agent reported an error");
         return;

@@ -9,9 +9,12 @@ import { registerRoutes } from "./register.js";
 import type { AnyRoute } from "./route.js";
 import { agentRoutes } from "./routes/agent.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
+import { commandResultRoutes } from "./routes/command-results.js";
+import { commandRoutes } from "./routes/commands.js";
 import { connectKeyRoutes } from "./routes/connect-keys.js";
 import { deviceGroupRoutes } from "./routes/device-groups.js";
 import { deviceRoutes } from "./routes/devices.js";
+import { fileRoutes } from "./routes/files.js";
 import { systemRoutes } from "./routes/system.js";
 
 export interface AppOptions {
@@ -21,6 +24,8 @@ export interface AppOptions {
   version: string;
   /** Largest accepted request body, in body-parser syntax ("1mb"). */
   bodyLimit: string;
+  /** Largest accepted file upload. */
+  fileLimit: string;
 }
 
 export function allRoutes(services: Services, version: string): AnyRoute[] {
@@ -30,6 +35,9 @@ export function allRoutes(services: Services, version: string): AnyRoute[] {
     ...connectKeyRoutes(services),
     ...deviceRoutes(services),
     ...deviceGroupRoutes(services),
+    ...commandRoutes(services),
+    ...commandResultRoutes(services),
+    ...fileRoutes(services),
     ...agentRoutes(services),
   ];
 }
@@ -53,7 +61,12 @@ export function createApp(options: AppOptions): express.Express {
       next(error);
     }
   });
-  registerRoutes(app, routes, options.services.apiKeys);
+  registerRoutes(
+    app,
+    routes,
+    { apiKeys: options.services.apiKeys, deviceKnown: (id) => options.services.agentSessions.admit(id) === "ok" },
+    options.fileLimit,
+  );
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger, options.bodyLimit));
   return app;

@@ -10,18 +10,23 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], version: strin
   for (const def of routes) {
     const errors = {
       400: errorResponse("The request is invalid; details name each field"),
-      ...(def.access === "public" ? {} : { 401: errorResponse("No or unknown API key"), 403: errorResponse("The key's role may not do this") }),
+      ...(def.access === "public" ? {} : { 401: errorResponse("No or unknown credentials"), 403: errorResponse("Not allowed for this caller") }),
     };
     registry.registerPath({
       method: def.method,
       path: def.path.replace(/:(\w+)/g, "{$1}"),
       summary: def.summary,
       tags: [def.tag],
-      ...(def.access === "public" ? {} : { security: [{ apiKey: [] }], description: `Roles: ${def.access.join(", ")}` }),
+      ...(def.access === "public"
+        ? {}
+        : def.access === "agent"
+          ? { description: "Called by agents with their device certificate (mutual TLS)" }
+          : { security: [{ apiKey: [] }], description: `Roles: ${def.access.join(", ")}` }),
       request: {
         ...(def.params ? { params: def.params as z.ZodObject } : {}),
         ...(def.query ? { query: def.query as z.ZodObject } : {}),
         ...(def.body ? { body: { content: { "application/json": { schema: def.body } } } } : {}),
+        ...(def.rawBody ? { body: { content: { [def.rawBody]: { schema: { type: "string", format: "binary" } } } } } : {}),
       },
       responses: {
         [def.status ?? (def.response ? 200 : 204)]: def.response

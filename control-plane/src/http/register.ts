@@ -1,16 +1,19 @@
-import type { Express, NextFunction, Request, Response } from "express";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { AppError } from "../errors.js";
-import type { ApiKeyService } from "../services/api-keys.js";
-import { authorize } from "./middleware/auth.js";
+import { authorize, type Authenticators } from "./middleware/auth.js";
 import { fromZod } from "./middleware/errors.js";
 import type { AnyRoute } from "./route.js";
 
 /** Registers each declared route: authorize, validate params/query/body, run, reply. */
-export function registerRoutes(app: Express, routes: readonly AnyRoute[], apiKeys: ApiKeyService): void {
+export function registerRoutes(app: Express, routes: readonly AnyRoute[], auth: Authenticators, fileLimit: string): void {
   for (const def of routes) {
-    app[def.method](def.path, async (req: Request, res: Response, next: NextFunction) => {
+    const raw = def.rawBody ? [express.raw({ type: def.rawBody, limit: fileLimit })] : [];
+    app[def.method](def.path, ...raw, async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const ctx = authorize(req, def.access, apiKeys, new Date());
+        const ctx = authorize(req, def.access, auth, new Date());
+        if (def.rawBody && !Buffer.isBuffer(req.body)) {
+          throw new AppError(415, "unsupported_media_type", `send the file as ${def.rawBody}`);
+        }
         const params = parse(def.params, req.params, "params");
         const query = parse(def.query, req.query, "query");
         // req.is() is null when there is no body at all (zod then reports the missing body) and false

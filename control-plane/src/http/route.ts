@@ -2,11 +2,14 @@ import type { Request, Response } from "express";
 import type { z } from "zod";
 import type { RequestContext, Role } from "../domain/actor.js";
 
-/** Who may call a route: anyone, or API keys with one of these roles. */
-export type Access = "public" | readonly Role[];
+/** Who may call a route: anyone, an enrolled agent (TLS client certificate), or API keys with one of these roles. */
+export type Access = "public" | "agent" | readonly Role[];
 
 export const READERS: readonly Role[] = ["admin", "read-only"];
 export const ADMINS: readonly Role[] = ["admin"];
+/** Routes a command-runner key may also use; the service narrows what it sees to its own commands. */
+export const COMMAND_READERS: readonly Role[] = ["admin", "read-only", "command-runner"];
+export const COMMAND_RUNNERS: readonly Role[] = ["admin", "command-runner"];
 
 type Schema = z.ZodType;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -38,6 +41,8 @@ export interface RouteDef<P extends Schema | undefined = Schema | undefined, Q e
   response?: Schema;
   /** Success status; 200 by default. */
   status?: number;
+  /** The body is raw bytes of this content type (req.body is a Buffer), up to the file limit. */
+  rawBody?: string;
   handle(input: HandlerInput<P, Q, B>): unknown;
 }
 

@@ -1,3 +1,5 @@
+import type { ServerMessage } from "../../../shared/src/protocol/messages.js";
+
 /**
  * What services need from the outside world, as small interfaces: the composition root (server.ts)
  * plugs in the CA and the agent gateway, tests plug in their own.
@@ -27,4 +29,12 @@ export interface AgentPresence {
 export interface ServerIdentity {
   publicUrl: string;
   caFingerprint: string | null;
+}
+
+/** Sending to live agents, for the command dispatcher. */
+export interface AgentChannel {
+  /** True when the device has a welcomed session that announced this capability. */
+  canReceive(deviceId: string, capability: string): boolean;
+  /** Sends one message; false when the device has no live session. */
+  send(deviceId: string, message: ServerMessage): boolean;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ExecAckSchema, ExecCancelSchema, ExecOutputSchema, ExecResultSchema, ExecRunSchema, ExecStartedSchema } from "./commands.js";
 import { InventorySchema, MachineFingerprintSchema } from "./inventory.js";
 
 /**
@@ -71,8 +72,18 @@ export const AgentMessageSchema = z.discriminatedUnion("type", [
   InventoryMessageSchema,
   CertRenewSchema,
   ErrorMessageSchema,
+  ExecStartedSchema,
+  ExecOutputSchema,
+  ExecResultSchema,
 ]);
-export const ServerMessageSchema = z.discriminatedUnion("type", [WelcomeSchema, CertRenewedSchema, ErrorMessageSchema]);
+export const ServerMessageSchema = z.discriminatedUnion("type", [
+  WelcomeSchema,
+  CertRenewedSchema,
+  ErrorMessageSchema,
+  ExecRunSchema,
+  ExecCancelSchema,
+  ExecAckSchema,
+]);
 
 export type Hello = z.infer<typeof HelloSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;
@@ -83,8 +94,8 @@ export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 
-/** Largest frame either side accepts; the WebSocket layer enforces it too. */
-export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Largest frame either side accepts; the WebSocket layer enforces it too. Results carry up to 1 MiB per stream. */
+export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: ErrorMessage };
 

@@ -6,8 +6,9 @@
  *
  * Changelog (one line per bump):
  *   1 (2026-11-29): hello/welcome, inventory, cert.renew/cert.renewed, error.
+ *   2 (2026-11-29): commands — exec.run/exec.cancel/exec.ack, exec.started/exec.output/exec.result.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 
 /**
@@ -17,6 +18,8 @@ export const MIN_SUPPORTED_PROTOCOL_VERSION = 1;
 export const Capability = {
   Inventory: "inventory",
   CertRenewal: "cert-renewal",
+  /** The agent runs scripts (exec.* messages). An agent without it never gets executions. */
+  Commands: "commands",
 } as const;
 export type Capability = (typeof Capability)[keyof typeof Capability];
 export const ALL_CAPABILITIES: readonly Capability[] = Object.values(Capability);

@@ -1,8 +1,10 @@
 import { chmod } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import type { MachineFingerprint } from "../../../../shared/src/protocol/inventory.js";
+import type { ScriptHost } from "../../executor/types.js";
 import { hardwareMacs } from "../macs.js";
 import type { CommandRunner, ListNetworkInterfaces, PlatformDriver } from "../types.js";
+import { DarwinScriptHost } from "./exec.js";
 import { type IoregPlatform, parseIoregPlatform } from "./ioreg.js";
 
 // An absolute path: the agent runs as root, and a PATH lookup would let any directory on it supply "ioreg".
@@ -32,6 +34,10 @@ export class DarwinPlatform implements PlatformDriver {
 
   async restrictDirectory(path: string): Promise<void> {
     await chmod(path, 0o700);
+  }
+
+  scriptHost(): ScriptHost {
+    return new DarwinScriptHost({ run: this.run });
   }
 
   async machineFingerprint(): Promise<MachineFingerprint> {

@@ -2,8 +2,11 @@ import { chmod, readFile, realpath } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { MachineFingerprint } from "../../../../shared/src/protocol/inventory.js";
+import type { ScriptHost } from "../../executor/types.js";
 import { hardwareMacs } from "../macs.js";
+import { runCommand } from "../run.js";
 import type { ListNetworkInterfaces, PlatformDriver } from "../types.js";
+import { LinuxScriptHost } from "./exec.js";
 
 export interface LinuxPaths {
   /** Tried in order; the D-Bus copy exists on systems without systemd. */
@@ -42,6 +45,10 @@ export class LinuxPlatform implements PlatformDriver {
 
   async restrictDirectory(path: string): Promise<void> {
     await chmod(path, 0o700);
+  }
+
+  scriptHost(): ScriptHost {
+    return new LinuxScriptHost({ run: runCommand });
   }
 
   async machineFingerprint(): Promise<MachineFingerprint> {

@@ -1,6 +1,8 @@
 import { win32 } from "node:path";
 import type { MachineFingerprint } from "../../../../shared/src/protocol/inventory.js";
+import type { ScriptHost } from "../../executor/types.js";
 import type { CommandRunner, PlatformDriver } from "../types.js";
+import { WindowsScriptHost } from "./exec.js";
 import { parseRegQueryValue } from "./reg-query.js";
 
 // Well-known SIDs rather than names: "Administrators" is "Administradores" on a Spanish Windows.
@@ -28,6 +30,11 @@ export class WindowsPlatform implements PlatformDriver {
   async restrictDirectory(path: string): Promise<void> {
     // (OI)(CI): files and folders created inside inherit the same two grants and nothing else.
     await this.icacls(path, "(OI)(CI)F");
+  }
+
+  scriptHost(): ScriptHost {
+    const systemRoot = this.env.SystemRoot || "C:\\Windows";
+    return new WindowsScriptHost({ run: this.run, tempBase: win32.join(this.defaultStateDir(), "executions"), systemRoot });
   }
 
   async machineFingerprint(): Promise<MachineFingerprint> {

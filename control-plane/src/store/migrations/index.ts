@@ -3,6 +3,7 @@
  * add a new one. The number is the schema version recorded in `schema_migrations`.
  */
 import { m001Foundation } from "./001-foundation.js";
+import { m002Commands } from "./002-commands.js";
 
 export interface Migration {
   version: number;
@@ -10,4 +11,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Foundation];
+export const MIGRATIONS: readonly Migration[] = [m001Foundation, m002Commands];
