@@ -48,7 +48,7 @@ export default tseslint.config(
     files: ["agent/**/*.ts"],
     ignores: ["agent/src/main.ts", "agent/src/os/**"],
     rules: restrict([
-      { group: ["**/os/linux/**", "**/os/darwin/**", "**/os/windows/**", "**/os/linux", "**/os/darwin", "**/os/windows"], message: "Only agent/src/main.ts chooses the OS driver; depend on the interfaces in os/types." },
+      { group: ["**/os/linux/**", "**/os/darwin/**", "**/os/windows/**", "**/os/select*"], message: "Only agent/src/main.ts chooses the OS driver; depend on the interfaces in os/types." },
       { group: ["**/control-plane/**"], message: "The agent does not import the control plane." },
     ]),
   },

@@ -21,5 +21,9 @@ export const ExitCode = {
   UnsupportedProtocol: 12,
   /** This identity is in use on another machine; re-enroll this one. */
   CloneDetected: 13,
+  /** Another agent process on this machine connected with the same identity and took over. */
+  ReplacedByAnotherInstance: 14,
+  /** The device certificate expired (the agent was off for longer than its lifetime): re-enroll. */
+  CertificateExpired: 15,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -77,6 +77,10 @@ export async function runAgent(options: RunOptions): Promise<ExitCode> {
     logger.info({ deviceId: identity.deviceId, server: identity.serverUrl }, "enrolled");
   }
   if (running.stopRequested) return ExitCode.Ok;
+  if (Date.parse(identity.certificateExpiresAt) <= Date.now()) {
+    logger.error(`the device certificate expired at ${identity.certificateExpiresAt}: run "tether-agent reset-identity" and enroll again`);
+    return ExitCode.CertificateExpired;
+  }
 
   let current: Identity = identity;
   const host = platform.scriptHost?.();
@@ -152,6 +156,9 @@ async function exitForClose(code: number, reason: string, store: IdentityStore, 
     case CloseCode.UnsupportedProtocol:
       logger.error(`the control plane does not serve this agent version (${reason}); upgrade the agent`);
       return ExitCode.UnsupportedProtocol;
+    case CloseCode.Replaced:
+      logger.error(`another agent process connected with this identity (${reason}); stopping so only one runs`);
+      return ExitCode.ReplacedByAnotherInstance;
     case CloseCode.CloneDetected:
       logger.error(`this identity is in use on another machine (${reason}); run "tether-agent reset-identity" and enroll this machine again`);
       return ExitCode.CloneDetected;

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { SECRET_PATHS } from "../../shared/src/log-redaction.js";
 
 /**
  * JSON logs (one object a line, for log shippers), pretty-printed when a person is watching a
@@ -9,7 +10,7 @@ export function createLogger(level: string = "info", pretty: boolean = process.s
     level,
     base: { service: "tether-server" },
     redact: {
-      paths: ["*.headers['x-api-key']", "*.headers.authorization", "*.connectKeySecret", "*.connectKey", "*.apiKey", "*.adminApiKey", "*.key", "*.keyPem"],
+      paths: SECRET_PATHS,
       censor: "[redacted]",
     },
     ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname,service" } } } : {}),

@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { decodeConnectKey } from "../../../shared/src/connect-key.js";
 import { requestJson } from "../../../shared/src/http-client.js";
+import { ServerUnreachableError } from "../../../shared/src/net-errors.js";
 import { EnrollResponseSchema, type EnrollRequest } from "../../../shared/src/protocol/enrollment.js";
 import { fetchPinnedCa } from "../../../shared/src/tls/pinned-ca.js";
 import { generateKeyAndCsr } from "./csr.js";
@@ -51,6 +52,10 @@ export async function enroll(options: EnrollOptions): Promise<Identity> {
     body: request,
     ...(caPem ? { ca: caPem } : {}),
   });
+  // The server being overloaded or restarting is not a refusal: retry like an unreachable server.
+  if (response.status === 429 || response.status >= 500) {
+    throw new ServerUnreachableError(key.url, `the server answered ${response.status}; it may be restarting or overloaded`);
+  }
   if (response.status !== 201) {
     const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new EnrollmentRefusedError(
@@ -60,7 +65,8 @@ export async function enroll(options: EnrollOptions): Promise<Identity> {
     );
   }
   const enrolled = EnrollResponseSchema.parse(response.body);
-  // With a pinned CA, the chain the server returned must be that same CA; otherwise trust what it sent.
+  // With a pin, the pinned CA is what the agent trusts from now on. Without one the server is
+  // verified by the system store; the returned chain is kept for reference only.
   const chain = caPem ?? enrolled.caChainPem;
   const receivedAt = now().toISOString();
   return {

@@ -16,8 +16,8 @@ export async function runCli(program: Command, argv: readonly string[] = process
     await program.parseAsync(argv as string[]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version also arrive here, with exit code 0.
-      process.exitCode = error.exitCode;
+      // --help and --version also arrive here, with exit code 0; every parse error is a usage error.
+      process.exitCode = error.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
@@ -25,6 +25,9 @@ export async function runCli(program: Command, argv: readonly string[] = process
     process.exitCode = (error as { exitCode?: number }).exitCode ?? 1;
   }
 }
+
+/** Exit status for bad arguments, in every Tether CLI. */
+export const USAGE_EXIT_CODE = 2;
 
 /** An error whose message is meant for the person at the terminal, with the exit status to use. */
 export class CliError extends Error {

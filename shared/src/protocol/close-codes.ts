@@ -15,7 +15,10 @@ export const CloseCode = {
   UnsupportedProtocol: 4003,
   /** The same identity is in use on another machine: this copy must re-enroll with a fresh identity. */
   CloneDetected: 4004,
-  /** A newer session of the same device from the same machine took over this one. */
+  /**
+   * A newer session of the same device took over this one. An agent only sees this on its current
+   * socket when another process uses the same identity, so it stops rather than fight over it.
+   */
   Replaced: 4005,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -26,4 +29,5 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.UnknownDevice,
   CloseCode.UnsupportedProtocol,
   CloseCode.CloneDetected,
+  CloseCode.Replaced,
 ]);
