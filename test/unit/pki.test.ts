@@ -215,14 +215,11 @@ describe("signDeviceCsr", () => {
     expect(() => signDeviceCsr(ca, csrPem, { deviceId: "d", validitySeconds: 60 })).toThrow(/signed with sha1WithRSAEncryption/);
   });
 
-  it("signs 1,000 CSRs in well under 5 seconds", () => {
-    const csrs = Array.from({ length: 1000 }, (_, i) => generateCsrForKey(`sim-${i}`, device.keyPem));
-    const started = performance.now();
+  // Signing speed is measured by `npm run bench:connections` (enrollment), not asserted here.
+  it("gives every certificate its own serial number, also when many share one key", () => {
+    const csrs = Array.from({ length: 200 }, (_, i) => generateCsrForKey(`sim-${i}`, device.keyPem));
     const serials = new Set(csrs.map((csrPem, i) => signDeviceCsr(ca, csrPem, { deviceId: `sim-${i}`, validitySeconds: 3600 }).serialNumber));
-    const elapsedMs = performance.now() - started;
-    console.log(`signDeviceCsr: ${(elapsedMs / 1000).toFixed(2)} ms per CSR (1,000 in ${elapsedMs.toFixed(0)} ms)`);
-    expect(serials.size).toBe(1000);
-    expect(elapsedMs).toBeLessThan(5000);
+    expect(serials.size).toBe(200);
   });
 });
 
