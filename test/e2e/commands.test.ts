@@ -65,7 +65,7 @@ describe("commands end to end", () => {
 
   it("runs executions for one device in order, one at a time", async () => {
     const log = join(work, "order.log");
-    const ids = [];
+    const ids: string[] = [];
     for (const n of [1, 2, 3]) ids.push(await run(`echo start-${n} >> ${log}; sleep 0.3; echo end-${n} >> ${log}`));
     for (const id of ids) await final(id);
     expect((await readFile(log, "utf8")).trim().split("\n")).toEqual(["start-1", "end-1", "start-2", "end-2", "start-3", "end-3"]);
@@ -75,7 +75,7 @@ describe("commands end to end", () => {
     const pidFile = join(work, "cancel.pid");
     const id = await run(`echo $$ > ${pidFile}; sleep 60`);
     await waitFor(async () => (await result(id)).status === "running", { message: "running" });
-    const pid = Number((await waitFor(() => readFile(pidFile, "utf8").catch(() => false))).trim());
+    const pid = Number(await waitFor(() => readFile(pidFile, "utf8").then((text) => text.trim() || false, () => false)));
     expect((await cp.api("POST", `/api/v1/command-results/${id}/cancel`)).status).toBe(200);
     expect((await final(id)).status).toBe("canceled");
     await waitFor(() => !alive(pid), { message: "the canceled process to be gone" });
@@ -83,7 +83,7 @@ describe("commands end to end", () => {
 
   it("survives kill -9 of the control plane with executions in flight: each runs once, none is lost", async () => {
     const log = join(work, "crash-server.log");
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await run(`echo "$TETHER_EXECUTION_ID" >> ${log}; sleep 0.7`));
     await waitFor(async () => (await result(ids[0]!)).status === "running", { message: "first running" });
     await cp.kill9();
