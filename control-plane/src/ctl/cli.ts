@@ -3,10 +3,13 @@ import { runCli } from "../../../shared/src/cli/run-cli.js";
 import { SERVER_VERSION } from "../version.js";
 import { CtlCommand } from "./command.js";
 import { registerApiKeyCommands } from "./commands/api-keys.js";
+import { registerCommandCommands } from "./commands/commands.js";
 import { registerConnectKeyCommands } from "./commands/connect-keys.js";
 import { registerDeviceGroupCommands } from "./commands/device-groups.js";
 import { registerDeviceCommands } from "./commands/devices.js";
 import { registerEventCommands } from "./commands/events.js";
+import { registerResultCommands } from "./commands/results.js";
+import { registerRunCommand } from "./commands/run.js";
 import { registerSessionCommands } from "./commands/session.js";
 
 /**
@@ -26,6 +29,9 @@ const program = new CtlCommand("tetherctl")
 registerSessionCommands(program);
 registerDeviceCommands(program);
 registerDeviceGroupCommands(program);
+registerCommandCommands(program);
+registerRunCommand(program);
+registerResultCommands(program);
 registerEventCommands(program);
 registerApiKeyCommands(program);
 registerConnectKeyCommands(program);

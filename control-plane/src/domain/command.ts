@@ -30,9 +30,16 @@ export const LaunchSchema = z
   .meta({ id: "CommandLaunch" });
 export type Launch = z.infer<typeof LaunchSchema>;
 
-const EnvSchema = z
-  .record(z.string().regex(ENV_NAME, "environment variable names are letters, digits and _, not starting with a digit"), z.string().max(32_768))
-  .refine((env) => Object.keys(env).length <= 100, "at most 100 environment variables");
+export const MAX_ENV_VARIABLES = 100;
+export const MAX_ENV_VALUE_BYTES = 32_768;
+
+const EnvSchema = z.record(z.string(), z.string().max(MAX_ENV_VALUE_BYTES)).superRefine((env, ctx) => {
+  const names = Object.keys(env);
+  if (names.length > MAX_ENV_VARIABLES) ctx.addIssue({ code: "custom", message: `at most ${MAX_ENV_VARIABLES} environment variables` });
+  for (const name of names) {
+    if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: [name], message: `"${name}" is not a valid variable name: use letters, digits and _, not starting with a digit` });
+  }
+});
 
 const TargetsSchema = z
   .object({
@@ -79,6 +86,8 @@ export function withOsDefaults<T extends { os: CommandOs; shell?: string | undef
   const runAs = value.runAs ?? (value.os === "windows" ? "system" : "root");
   if (value.os === "windows" && runAs !== "system") {
     ctx.addIssue({ code: "custom", path: ["runAs"], message: 'Windows commands run as "system"' });
+  } else if (value.os !== "windows" && runAs === "system") {
+    ctx.addIssue({ code: "custom", path: ["runAs"], message: `"system" is for Windows commands; on ${value.os} use root or a local user name` });
   } else if (value.os !== "windows" && runAs !== "root" && !isLocalUsername(runAs)) {
     ctx.addIssue({ code: "custom", path: ["runAs"], message: `"${runAs}" is not a valid local user name` });
   }

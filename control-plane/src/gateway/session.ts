@@ -142,7 +142,7 @@ export class AgentSession {
         this.host.executions.started(this.deviceId, message.executionId, message.startedAt);
         return;
       case "exec.output":
-        this.host.executions.output(message.executionId, message.stream, message.chunk);
+        this.host.executions.output(this.deviceId, message.executionId, message.stream, message.chunk);
         return;
       case "exec.result":
         if (this.host.executions.result(this.deviceId, message)) this.send({ type: "exec.ack", executionId: message.executionId });

@@ -1,5 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import { AppError } from "../errors.js";
+import { AppError, PayloadTooLargeError } from "../errors.js";
 import { authorize, type Authenticators } from "./middleware/auth.js";
 import { fromZod } from "./middleware/errors.js";
 import type { AnyRoute } from "./route.js";
@@ -7,12 +7,15 @@ import type { AnyRoute } from "./route.js";
 /** Registers each declared route: authorize, validate params/query/body, run, reply. */
 export function registerRoutes(app: Express, routes: readonly AnyRoute[], auth: Authenticators, fileLimit: string): void {
   for (const def of routes) {
-    const raw = def.rawBody ? [express.raw({ type: def.rawBody, limit: fileLimit })] : [];
-    app[def.method](def.path, ...raw, async (req: Request, res: Response, next: NextFunction) => {
+    const raw = def.rawBody ? express.raw({ type: def.rawBody, limit: fileLimit }) : undefined;
+    app[def.method](def.path, async (req: Request, res: Response, next: NextFunction) => {
       try {
         const ctx = authorize(req, def.access, auth, new Date());
-        if (def.rawBody && !Buffer.isBuffer(req.body)) {
-          throw new AppError(415, "unsupported_media_type", `send the file as ${def.rawBody}`);
+        // Uploads are read only once the caller is known, so nobody unauthenticated can make the
+        // server buffer a large body.
+        if (raw) {
+          await readRawBody(raw, req, res, fileLimit);
+          if (!Buffer.isBuffer(req.body)) throw new AppError(415, "unsupported_media_type", `send the file as ${def.rawBody}`);
         }
         const params = parse(def.params, req.params, "params");
         const query = parse(def.query, req.query, "query");
@@ -31,6 +34,17 @@ export function registerRoutes(app: Express, routes: readonly AnyRoute[], auth: 
       }
     });
   }
+}
+
+function readRawBody(parser: express.RequestHandler, req: Request, res: Response, limit: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    parser(req, res, (error?: unknown) => {
+      // A file past the limit is refused naming the file limit, not the JSON body limit.
+      if ((error as { type?: string } | undefined)?.type === "entity.too.large") reject(new PayloadTooLargeError(limit));
+      else if (error) reject(error);
+      else resolve();
+    }),
+  );
 }
 
 function parse(schema: AnyRoute["body"], value: unknown, where: "body" | "query" | "params"): unknown {

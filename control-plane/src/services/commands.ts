@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import { ENV_NAME } from "../../../shared/src/names.js";
 import type { Actor, RequestContext } from "../domain/actor.js";
-import { CreateCommandSchema, type AdHocRun, type Command, type CreateCommand, type Launch } from "../domain/command.js";
+import { CreateCommandSchema, MAX_ENV_VALUE_BYTES, MAX_ENV_VARIABLES, type AdHocRun, type Command, type CreateCommand, type Launch } from "../domain/command.js";
 import type { ListQuery, Page } from "../domain/list-query.js";
 import { ConflictError, NotFoundError, ValidationError, type FieldProblem } from "../errors.js";
 import { newId } from "../ids.js";
@@ -116,9 +116,11 @@ export class CommandService {
     if (!id) throw new NotFoundError("command trigger", name);
     const env: Record<string, string> = {};
     const problems: FieldProblem[] = [];
+    if (Object.keys(body).length > MAX_ENV_VARIABLES) throw ValidationError.field("body", `at most ${MAX_ENV_VARIABLES} keys`);
     for (const [key, value] of Object.entries(body)) {
       if (!ENV_NAME.test(key)) problems.push({ field: key, reason: "is not a valid environment variable name (letters, digits and _, not starting with a digit)" });
       else env[key] = typeof value === "string" ? value : JSON.stringify(value);
+      if (Buffer.byteLength(env[key] ?? "") > MAX_ENV_VALUE_BYTES) problems.push({ field: key, reason: `is longer than ${MAX_ENV_VALUE_BYTES} bytes` });
     }
     if (problems.length > 0) throw new ValidationError(`${problems[0]!.field} ${problems[0]!.reason}`, problems);
     return this.run(ctx, id, undefined, env);

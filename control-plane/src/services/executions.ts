@@ -38,7 +38,7 @@ export interface LaunchResult {
  * number of times an agent re-sends them.
  */
 export class ExecutionService {
-  private readonly live = new Map<string, { stdout: OutputTail; stderr: OutputTail }>();
+  private readonly live = new Map<string, { deviceId: string; stdout: OutputTail; stderr: OutputTail }>();
 
   constructor(
     private readonly stores: Stores,
@@ -128,20 +128,24 @@ export class ExecutionService {
 
   started(deviceId: string, executionId: string, startedAt: string): void {
     if (this.stores.executions.markStarted(executionId, deviceId, startedAt)) {
-      this.live.set(executionId, { stdout: new OutputTail(OUTPUT_LIMIT_BYTES), stderr: new OutputTail(OUTPUT_LIMIT_BYTES) });
+      this.live.set(executionId, { deviceId, stdout: new OutputTail(OUTPUT_LIMIT_BYTES), stderr: new OutputTail(OUTPUT_LIMIT_BYTES) });
     }
   }
 
-  output(executionId: string, stream: "stdout" | "stderr", chunk: string): void {
-    this.live.get(executionId)?.[stream].append(chunk);
+  /** Live output, from the device the execution runs on only. */
+  output(deviceId: string, executionId: string, stream: "stdout" | "stderr", chunk: string): void {
+    const live = this.live.get(executionId);
+    if (live?.deviceId === deviceId) live[stream].append(chunk);
   }
 
   /** Stores a result once. Returns whether the agent should be acknowledged (the id is this device's). */
   result(deviceId: string, result: ExecResult): boolean {
     const { type: _type, executionId, ...fields } = result;
     const stored = this.stores.executions.finish(executionId, deviceId, fields);
-    this.live.delete(executionId);
-    if (stored) this.dispatcher.kick([deviceId]);
+    if (stored) {
+      this.live.delete(executionId);
+      this.dispatcher.kick([deviceId]);
+    }
     const execution = this.stores.executions.get(executionId);
     return execution?.deviceId === deviceId;
   }

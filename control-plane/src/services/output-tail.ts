@@ -12,17 +12,20 @@ export class OutputTail {
   append(chunk: string): void {
     this.chunks.push(chunk);
     this.bytes += Buffer.byteLength(chunk);
-    while (this.bytes > this.limit && this.chunks.length > 1) {
+    if (this.bytes > this.limit) this.truncated = true;
+    // Drop whole chunks from the front only while the rest still covers the limit: the kept text is
+    // then always the full last `limit` bytes, cut precisely in text().
+    while (this.chunks.length > 1 && this.bytes - Buffer.byteLength(this.chunks[0]!) >= this.limit) {
       this.bytes -= Buffer.byteLength(this.chunks.shift()!);
-      this.truncated = true;
     }
   }
 
   text(): string {
-    const all = this.chunks.join("");
-    if (Buffer.byteLength(all) <= this.limit) return all;
-    this.truncated = true;
-    // Cut at a character boundary: drop partial UTF-8 sequences at the start of the kept bytes.
-    return Buffer.from(all).subarray(-this.limit).toString("utf8").replace(/^\uFFFD+/, "");
+    const all = Buffer.from(this.chunks.join(""));
+    if (all.length <= this.limit) return all.toString("utf8");
+    // Cut at a character boundary: skip the continuation bytes (10xxxxxx) of a character cut in two.
+    let start = all.length - this.limit;
+    while (start < all.length && (all[start]! & 0xc0) === 0x80) start++;
+    return all.subarray(start).toString("utf8");
   }
 }

@@ -41,7 +41,7 @@ export class CommandScheduler implements ScheduleListener {
     if (!entry) return;
     const { command, lastScheduledAt } = entry;
     const now = this.clock.now();
-    const since = new Date(lastScheduledAt ?? command.createdAt);
+    const since = this.dueSince(command, lastScheduledAt);
     const missed = this.latestDue(command, since, now);
     if (missed) {
       // Everything up to now counts as done: however many slots were missed, the command runs once.
@@ -57,6 +57,17 @@ export class CommandScheduler implements ScheduleListener {
         this.arm(commandId);
       }, next.getTime() - now.getTime()),
     );
+  }
+
+  /**
+   * Slots after this moment are due. A one-time launch that never ran is due whenever its moment has
+   * passed (even if that was before it was saved). A schedule counts from its last run, but never
+   * from before the command's last edit: slots before an edit (say, of a command saved as manual long
+   * ago) were not missed, the server was up and they were not this schedule's.
+   */
+  private dueSince(command: Command, lastScheduledAt: string | null): Date {
+    if (command.launch.type === "once") return new Date(lastScheduledAt ?? 0);
+    return new Date(Math.max(Date.parse(lastScheduledAt ?? command.createdAt), Date.parse(command.updatedAt)));
   }
 
   /** The latest scheduled moment in (since, now], if any. */

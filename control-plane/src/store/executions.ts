@@ -26,6 +26,8 @@ interface Row {
   stderr_truncated: number;
   error: string | null;
   cancel_requested: number;
+  /** Insertion order: ids made in the same millisecond do not sort by creation. */
+  rowid?: number;
 }
 
 const SUMMARY_COLUMNS =
@@ -116,11 +118,11 @@ export class ExecutionStore {
 
   /**
    * What to send a device now: every queued parallel execution, and the oldest queued sequential one
-   * unless a sequential one is already out (sent or running). Per-device order is id order.
+   * unless a sequential one is already out (sent or running). Per-device order is insertion order.
    */
   due(deviceId: string, now: string): Dispatchable[] {
     const queued = this.db
-      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM executions WHERE device_id = ? AND status = 'queued' AND expires_at > ? ORDER BY id`)
+      .prepare(`SELECT ${SUMMARY_COLUMNS}, rowid FROM executions WHERE device_id = ? AND status = 'queued' AND expires_at > ? ORDER BY rowid`)
       .all(deviceId, now) as Row[];
     const busy = this.db
       .prepare("SELECT 1 FROM executions WHERE device_id = ? AND status IN ('sent', 'running') AND parallel = 0 LIMIT 1")
@@ -128,12 +130,12 @@ export class ExecutionStore {
     const out = queued.filter((r) => r.parallel === 1);
     const nextSequential = queued.find((r) => r.parallel === 0);
     if (nextSequential && !busy) out.push(nextSequential);
-    return out.sort((a, b) => (a.id < b.id ? -1 : 1)).map(toDispatchable);
+    return out.sort((a, b) => a.rowid! - b.rowid!).map(toDispatchable);
   }
 
   /** Executions handed to the agent whose result has not arrived: re-sent after a reconnect. */
   outstanding(deviceId: string): Dispatchable[] {
-    return (this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM executions WHERE device_id = ? AND status IN ('sent', 'running') ORDER BY id`).all(deviceId) as Row[]).map(toDispatchable);
+    return (this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM executions WHERE device_id = ? AND status IN ('sent', 'running') ORDER BY rowid`).all(deviceId) as Row[]).map(toDispatchable);
   }
 
   /** Devices with queued work, for a dispatcher sweep after start-up. */

@@ -109,8 +109,13 @@ export function registerDeviceGroupCommands(program: Command): void {
  * says so if it is not one either.
  */
 async function groupPath(api: ApiClient, group: string): Promise<string> {
+  return `/device-groups/${encodeURIComponent(await groupId(api, group))}`;
+}
+
+/** The id of a group given by name or id, by the same rule as groupPath. */
+export async function groupId(api: ApiClient, group: string): Promise<string> {
   const byName = await api.get<Page<DeviceGroup>>("/device-groups", new URLSearchParams({ filter: `name:eq:${group}`, limit: "1" }));
-  return `/device-groups/${encodeURIComponent(byName.results[0]?.id ?? group)}`;
+  return byName.results[0]?.id ?? group;
 }
 
 function renderGroup(group: DeviceGroup): string {
