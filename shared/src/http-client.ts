@@ -8,6 +8,8 @@ export interface JsonRequest {
   method?: string;
   /** Sent as JSON; absent means no body. */
   body?: unknown;
+  /** Sent as is (set the content-type header yourself), instead of a JSON body. */
+  rawBody?: Buffer;
   headers?: Record<string, string>;
   /** PEM of the only CA to trust; absent means the system trust store. */
   ca?: string;
@@ -37,7 +39,7 @@ export async function requestJson<T>(req: JsonRequest): Promise<JsonResponse<T>>
     throw new TypeError(`only http:// and https:// URLs are supported, not ${url.protocol}//`);
   }
   const timeoutMs = req.timeoutMs ?? 15_000;
-  const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body), "utf8");
+  const payload = req.rawBody ?? (req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body), "utf8"));
   const headers: Record<string, string> = {
     accept: "application/json",
     ...(payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}),
