@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { ExecutionSpecMessage } from "../../../shared/src/protocol/commands.js";
+import { MAX_MESSAGE_BYTES } from "../../../shared/src/protocol/messages.js";
 import type { MessageSink } from "../connection/client.js";
 import type { ExecutionOutcome, RunHooks, ScriptHost } from "../executor/types.js";
 import type { ExecutionJournal} from "./journal.js";
@@ -114,7 +115,7 @@ export class CommandHandler {
   }
 
   private sendResult(result: StoredResult): void {
-    this.sink?.send({ type: "exec.result", ...result });
+    this.sink?.send({ type: "exec.result", ...fitFrame(result) });
   }
 
   /** Runs `fn` after whatever else is running for the same execution id. */
@@ -127,4 +128,23 @@ export class CommandHandler {
     });
     return next;
   }
+}
+
+/**
+ * Output is capped in bytes, but JSON escaping can make a frame several times larger (control
+ * characters become six bytes each). If the result would not fit one frame, keep less of the tail.
+ */
+export function fitFrame(result: StoredResult, maxBytes = MAX_MESSAGE_BYTES - 64 * 1024): StoredResult {
+  let fitted = result;
+  for (let size = Buffer.byteLength(JSON.stringify(fitted)); size > maxBytes; size = Buffer.byteLength(JSON.stringify(fitted))) {
+    const keep = (text: string) => text.slice(Math.floor(text.length / 2));
+    fitted = {
+      ...fitted,
+      stdout: keep(fitted.stdout),
+      stderr: keep(fitted.stderr),
+      stdoutTruncated: fitted.stdoutTruncated || fitted.stdout.length > 0,
+      stderrTruncated: fitted.stderrTruncated || fitted.stderr.length > 0,
+    };
+  }
+  return fitted;
 }
