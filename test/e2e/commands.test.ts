@@ -96,14 +96,19 @@ describe("commands end to end", () => {
 
   it("reports a script running when the agent is killed as interrupted, and never runs it again", async () => {
     const log = join(work, "crash-agent.log");
-    const id = await run(`echo ran >> ${log}; sleep 30`);
+    const pidFile = join(work, "crash-agent.pid");
+    const id = await run(`echo ran >> ${log}; sleep 30 & echo $! > ${pidFile}; wait`);
     await waitFor(async () => (await result(id)).status === "running", { message: "running" });
+    const leftover = Number(await waitFor(() => readFile(pidFile, "utf8").then((text) => text.trim() || false, () => false)));
     await agent.kill9();
+    expect(alive(leftover)).toBe(true);
     await startTheAgent();
     const done = await final(id);
     expect(done.status).toBe("interrupted");
     expect(done.error).toMatch(/not started again/);
     expect((await readFile(log, "utf8")).trim().split("\n")).toEqual(["ran"]);
+    // What the script left running when its agent died is stopped on the agent's restart.
+    await waitFor(() => !alive(leftover), { message: "the orphaned sleep to be killed" });
   });
 
   it("queues work for an offline device and delivers it on reconnect; expired work never runs", async () => {

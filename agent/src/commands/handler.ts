@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { ExecutionSpecMessage } from "../../../shared/src/protocol/commands.js";
 import { MAX_MESSAGE_BYTES } from "../../../shared/src/protocol/messages.js";
 import type { MessageSink } from "../connection/client.js";
+import { executionMarker } from "../executor/run-execution.js";
 import type { ExecutionOutcome, RunHooks, ScriptHost } from "../executor/types.js";
 import type { ExecutionJournal} from "./journal.js";
 import { type StoredResult } from "./journal.js";
@@ -33,6 +34,8 @@ export class CommandHandler {
   async recover(): Promise<void> {
     for (const entry of await this.options.journal.all()) {
       if (entry.state !== "starting") continue;
+      // Whatever it started may still run (the agent died, not its children): stop it for good.
+      await this.options.host.leftovers?.(executionMarker(entry.id))?.signal("SIGKILL");
       await this.finish(entry.id, {
         executionId: entry.id,
         status: "interrupted",
@@ -43,7 +46,7 @@ export class CommandHandler {
         stderrTruncated: false,
         startedAt: null,
         finishedAt: new Date().toISOString(),
-        error: "the agent stopped while this execution ran; it was not started again",
+        error: "the agent stopped while this execution ran; what it left running was stopped, and it was not started again",
       });
       this.options.logger.warn({ executionId: entry.id }, "execution interrupted by an agent restart");
     }

@@ -14,6 +14,9 @@ export interface PosixHostOptions {
 }
 
 /** What Linux and macOS share: the shells, shebang handling, file ownership. */
+/** Above any pid_max: a root that matches nothing, so only the marker decides (kill(-pid) fails harmlessly). */
+const NO_ROOT_PID = 2 ** 31 - 1;
+
 export abstract class PosixScriptHost implements ScriptHost {
   readonly path = posix;
   readonly tempBase: string;
@@ -54,6 +57,10 @@ export abstract class PosixScriptHost implements ScriptHost {
     const shellPath = `/bin/${shell}`;
     if (!(await this.isExecutable(shellPath))) throw new Error(`shell ${shell} is not installed on this device (${shellPath})`);
     return [shellPath, scriptPath];
+  }
+
+  leftovers(marker: string): ProcessTree {
+    return this.processTree(NO_ROOT_PID, marker);
   }
 }
 

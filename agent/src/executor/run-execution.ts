@@ -13,6 +13,11 @@ import { validateSpec } from "./validate-spec.js";
  */
 export const EXECUTION_ID_VARIABLE = "TETHER_EXECUTION_ID";
 
+/** The environment entry every process of an execution carries, to find them all later. */
+export function executionMarker(executionId: string): string {
+  return `${EXECUTION_ID_VARIABLE}=${executionId}`;
+}
+
 /** The exit code reported for a timeout, as JumpCloud reports it (and as coreutils' timeout exits). */
 export const TIMEOUT_EXIT_CODE = 124;
 
@@ -90,7 +95,7 @@ async function runProcess(command: LaunchCommand, cwd: string, spec: ExecutionSp
   const stop = (reason: "timed_out" | "canceled") => {
     if (exited || stoppedBy) return;
     stoppedBy = reason;
-    const tree = host.processTree(pid, `${EXECUTION_ID_VARIABLE}=${spec.executionId}`);
+    const tree = host.processTree(pid, executionMarker(spec.executionId));
     terminating = terminateTree(tree, host.killGraceMs).catch(() => undefined);
   };
   const onAbort = () => stop("canceled");

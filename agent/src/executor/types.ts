@@ -112,4 +112,9 @@ export interface ScriptHost {
    * starts unless one clears it; hosts that can read environments use it to find daemons that left.
    */
   processTree(pid: number, marker: string): ProcessTree;
+  /**
+   * Processes still carrying `marker` with no known root: what an execution left running when the
+   * agent itself died. Hosts that cannot read environments return undefined.
+   */
+  leftovers?(marker: string): ProcessTree | undefined;
 }
