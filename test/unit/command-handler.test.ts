@@ -93,6 +93,25 @@ describe("CommandHandler", () => {
     expect(results[0]).toMatchObject({ executionId: "exe_0000000002bbbb", status: "interrupted" });
   });
 
+  it("honours a cancel that arrives while the execution is still being journaled", async () => {
+    const handler = new CommandHandler({
+      journal: new ExecutionJournal(dir),
+      host: {} as ScriptHost,
+      run: async (s, hooks) => {
+        runs.push(s.executionId);
+        return { ...outcome(""), status: hooks.signal?.aborted ? "canceled" : "succeeded" };
+      },
+      fetchFile: async () => Buffer.alloc(0),
+      logger: pino({ level: "silent" }),
+    });
+    await handler.onWelcome(sink);
+    const running = handler.onRun(spec("exe_0000000004dddd"));
+    handler.onCancel("exe_0000000004dddd");
+    await running;
+    const result = await waitFor(() => sent.find((m) => m.type === "exec.result"));
+    expect(result).toMatchObject({ executionId: "exe_0000000004dddd", status: "canceled" });
+  });
+
   it("shrinks a result whose JSON would not fit one frame, keeping the tail", () => {
     const control = "\u0001".repeat(1024 * 1024);
     const fitted = fitFrame({ executionId: "exe_0000000003cccc", ...outcome(control + "END") }, 4 * 1024 * 1024);

@@ -26,6 +26,8 @@ export interface CommandHandlerOptions {
 export class CommandHandler {
   private sink: MessageSink | undefined;
   private readonly running = new Map<string, AbortController>();
+  /** Cancels that arrived before their execution was running (while it was being journaled). */
+  private readonly canceledEarly = new Set<string>();
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: CommandHandlerOptions) {}
@@ -76,7 +78,9 @@ export class CommandHandler {
   }
 
   onCancel(executionId: string): void {
-    this.running.get(executionId)?.abort();
+    const controller = this.running.get(executionId);
+    if (controller) controller.abort();
+    else this.canceledEarly.add(executionId);
   }
 
   onAck(executionId: string): Promise<void> {
@@ -93,6 +97,8 @@ export class CommandHandler {
 
   private async execute(spec: ExecutionSpecMessage): Promise<void> {
     const controller = new AbortController();
+    // Aborted before it starts, the runner runs nothing and reports "canceled".
+    if (this.canceledEarly.delete(spec.executionId)) controller.abort();
     this.running.set(spec.executionId, controller);
     const batcher = new OutputBatcher((stream, chunk) => this.sink?.send({ type: "exec.output", executionId: spec.executionId, stream, chunk }));
     this.options.logger.info({ executionId: spec.executionId, shell: spec.shell, runAs: spec.runAs }, "execution starting");
@@ -113,6 +119,7 @@ export class CommandHandler {
   }
 
   private async finish(id: string, result: StoredResult): Promise<void> {
+    this.canceledEarly.delete(id);
     await this.options.journal.put({ id, state: "finished", result });
     this.sendResult(result);
   }
