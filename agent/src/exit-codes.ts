@@ -27,3 +27,21 @@ export const ExitCode = {
   CertificateExpired: 15,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * Statuses after which restarting the agent cannot help until someone acts (a usable key, a new
+ * enrollment, an upgrade): service managers that can tell statuses apart do not restart on these
+ * (systemd's RestartPreventExitStatus). Not listed: CaPinMismatch, since a captive portal or an
+ * intercepting proxy causes it for a while, and ReplacedByAnotherInstance, so that the service wins back
+ * from a copy someone ran by hand.
+ */
+export const NO_RESTART_EXIT_CODES: readonly ExitCode[] = [
+  ExitCode.Usage,
+  ExitCode.EnrollmentRefused,
+  ExitCode.NotEnrolled,
+  ExitCode.DeviceRevoked,
+  ExitCode.UnknownDevice,
+  ExitCode.UnsupportedProtocol,
+  ExitCode.CloneDetected,
+  ExitCode.CertificateExpired,
+];

@@ -5,7 +5,8 @@ import { writeFileAtomic } from "./identity/files.js";
 
 /** What a running agent last said about itself, for `tether-agent status` and installers. */
 export interface AgentStatus {
-  state: ConnectionState | "enrolling";
+  /** `waiting`: image mode on the image's own machine; the agent enrolls only on machines made from it. */
+  state: ConnectionState | "enrolling" | "waiting";
   since: string;
   detail: string | null;
   pid: number;

@@ -10,6 +10,8 @@ export interface DataPaths {
   caKey: string;
   serverCert: string;
   serverKey: string;
+  /** The secret box's data key (services/secret-box.ts), made on first use. */
+  dataKey: string;
   /** Uploaded command attachments, by SHA-256. */
   filesDir: string;
 }
@@ -24,6 +26,7 @@ export function dataPaths(root: string): DataPaths {
     caKey: join(pkiDir, "ca.key"),
     serverCert: join(pkiDir, "server.crt"),
     serverKey: join(pkiDir, "server.key"),
+    dataKey: join(pkiDir, "data.key"),
     filesDir: join(root, "files"),
   };
 }

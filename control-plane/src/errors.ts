@@ -57,3 +57,13 @@ export class PayloadTooLargeError extends AppError {
     super(413, "payload_too_large", `the request body is larger than the limit of ${limit}`);
   }
 }
+
+/** Too many attempts: the reply carries `Retry-After` with the seconds to wait. */
+export class TooManyRequestsError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, "too_many_requests", message);
+  }
+}

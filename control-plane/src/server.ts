@@ -62,6 +62,7 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
     blobs: new BlobStore(paths.filesDir),
     clock: systemClock,
     logger: logger.child({ component: "commands" }),
+    dataKeyFile: paths.dataKey,
     // With a certificate from a public CA, agents trust the system store, so keys carry no pin.
     identity: () => ({ publicUrl, caFingerprint: externalTls ? null : ca.fingerprint }),
   });
@@ -90,7 +91,10 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const listenUrl = `https://${host}:${address.port}`;
   services.scheduler.start();
-  const expiry = setInterval(() => services.dispatcher.expire(), config.expirySweepMs);
+  const expiry = setInterval(() => {
+    services.dispatcher.expire();
+    services.portalAuth.sweep();
+  }, config.expirySweepMs);
   expiry.unref();
   logger.info({ listen: listenUrl, publicUrl, version: SERVER_VERSION, externalTls }, "control plane listening");
 

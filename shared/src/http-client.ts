@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { TLSSocket } from "node:tls";
 import { asUnreachable, timeoutError, TlsTrustError } from "./net-errors.js";
@@ -18,6 +18,8 @@ export interface JsonRequest {
   key?: string;
   /** Deadline for the whole exchange, from connecting to the last byte of the response. */
   timeoutMs?: number;
+  /** Told as the body goes out (bytes handed to the socket so far, of the total), for progress bars. */
+  onUploadProgress?: (sent: number, total: number) => void;
 }
 
 export interface JsonResponse<T> {
@@ -61,11 +63,35 @@ export async function requestJson<T>(req: JsonRequest): Promise<JsonResponse<T>>
     outgoing.once("response", (response) => {
       readBody(response).then((text) => {
         clearTimeout(timer);
+        // The server answered before taking the whole body (a 413, say): stop sending the rest.
+        if (!outgoing.writableEnded) outgoing.destroy();
         resolve({ status: response.statusCode ?? 0, body: parseJson<T>(text), text, headers: response.headers });
       }, (error: unknown) => fail(asUnreachable(error, url)));
     });
-    outgoing.end(payload);
+    if (payload && req.onUploadProgress) writeInChunks(outgoing, payload, req.onUploadProgress);
+    else outgoing.end(payload);
   });
+}
+
+const UPLOAD_CHUNK = 64 * 1024;
+
+/** Writes the body a chunk at a time, waiting for the socket to drain, so progress follows the network. */
+function writeInChunks(outgoing: ClientRequest, payload: Buffer, progress: (sent: number, total: number) => void): void {
+  let sent = 0;
+  const writeMore = () => {
+    while (sent < payload.length) {
+      const chunk = payload.subarray(sent, sent + UPLOAD_CHUNK);
+      sent += chunk.length;
+      const flowing = outgoing.write(chunk);
+      progress(sent, payload.length);
+      if (!flowing) {
+        outgoing.once("drain", writeMore);
+        return;
+      }
+    }
+    outgoing.end();
+  };
+  writeMore();
 }
 
 async function readBody(response: IncomingMessage): Promise<string> {

@@ -107,7 +107,14 @@ describe("authentication and roles, for every route in the OpenAPI document", ()
     expect(routes.filter((r) => r.op.security === undefined).map((r) => `${r.method} ${r.path}`).sort()).toEqual([
       "get /agent/v1/files/{sha256}",
       "get /api/v1/health",
+      "get /portal/v1/me",
       "post /agent/v1/enroll",
+      "post /portal/v1/activate",
+      "post /portal/v1/login",
+      "post /portal/v1/logout",
+      "post /portal/v1/mfa/totp",
+      "post /portal/v1/mfa/totp/confirm",
+      "post /portal/v1/password",
     ]);
 
     const unknownKey = `tak_${SECRET()}`;

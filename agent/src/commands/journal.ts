@@ -62,6 +62,11 @@ export class ExecutionJournal {
     }
   }
 
+  /** Forgets every execution: they belong to a device this machine no longer is (reset, clone). */
+  async clear(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
   private path(id: string): string {
     if (!/^exe_[0-9a-z]+$/.test(id)) throw new Error(`not an execution id: ${id}`);
     return join(this.dir, `${id}.json`);

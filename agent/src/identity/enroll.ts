@@ -25,6 +25,8 @@ export interface EnrollOptions {
   platform: EnrollRequest["platform"];
   displayName?: string | undefined;
   deviceGroups?: string[] | undefined;
+  /** Reach the control plane here rather than at the key's URL; the key's CA pin still applies. */
+  serverUrl?: string | undefined;
   now?: () => Date;
 }
 
@@ -35,7 +37,8 @@ export interface EnrollOptions {
  */
 export async function enroll(options: EnrollOptions): Promise<Identity> {
   const now = options.now ?? (() => new Date());
-  const key = decodeConnectKey(options.connectKey);
+  const decoded = decodeConnectKey(options.connectKey);
+  const key = { ...decoded, url: options.serverUrl?.replace(/\/+$/, "") ?? decoded.url };
   const caPem = key.caFingerprint ? await fetchPinnedCa(key.url, key.caFingerprint) : undefined;
   const { keyPem, csrPem } = generateKeyAndCsr("tether-enrollment");
   const request: EnrollRequest = {

@@ -13,6 +13,8 @@ const IdentitySchema = z.object({
   /** When this agent received its current certificate (local clock): renewal is timed from it. */
   certificateReceivedAt: z.string(),
   certificateExpiresAt: z.string(),
+  /** The device whose cloned identity this machine had before it enrolled as itself; sent in hello. */
+  clonedFrom: z.string().optional(),
 });
 export type IdentityInfo = z.infer<typeof IdentitySchema>;
 

@@ -22,6 +22,63 @@ export type CommandRunner = (
 /** The shape of `os.networkInterfaces()`, injectable so drivers can be tested with canned interfaces. */
 export type ListNetworkInterfaces = () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 
+/**
+ * Where an installed agent lives on this OS: absolute paths as the installed service sees them.
+ * `tether-agent install --root DIR` writes the same files under DIR (see service/files.ts).
+ */
+export interface InstallLayout {
+  /** The agent's executable. */
+  binary: string;
+  /** agent.json: what `install` writes and `run` reads (connect key, display name, groups, state dir). */
+  configFile: string;
+  /** KEY=VALUE settings a package may leave for `install` (Linux: /etc/default/tether-agent). Absent: none here. */
+  defaultsFile?: string;
+  stateDir: string;
+  /** Where the service manager writes the agent's output. Absent: the OS journal keeps it. */
+  logDir?: string;
+}
+
+/** What the service manager says about the agent's service. */
+export interface ServiceState {
+  /** Registered with the service manager (enabled, bootstrapped, installed). */
+  registered: boolean;
+  running: boolean;
+  /** The agent's last exit status, when the service manager knows one. */
+  lastExitStatus?: number;
+  /** The service manager's own words, for people: "active (running)", "failed (status 3)", … */
+  detail: string;
+}
+
+/**
+ * The agent as a service of this OS's service manager (systemd, launchd, WinSW). Drivers get their
+ * command runner and paths injected; every operation is idempotent, so `install` can run again over an
+ * existing installation (an upgrade, or a machine made from an image).
+ */
+export interface ServiceManager {
+  /** The name the service manager knows it by: tether-agent.service, dev.tether.agent, tether-agent. */
+  readonly serviceName: string;
+  /** Where to read the agent's output, for people: a command or a path. */
+  readonly logs: string;
+  /** The files that define the service (unit, plist, wrapper and its XML), as paths on the target system. */
+  readonly definitionFiles: readonly string[];
+  /** Writes those files (under the install root, when there is one). */
+  writeDefinition(): Promise<void>;
+  removeDefinition(): Promise<void>;
+  /** Makes the service start at boot. Needs the definition written. */
+  register(): Promise<void>;
+  /** Stops the service and removes its registration; nothing to do when it is not registered. */
+  unregister(): Promise<void>;
+  /** Starts the service, or restarts it when it runs (so an upgraded binary takes over). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  state(): Promise<ServiceState>;
+  /**
+   * Run by the agent inside its own service when its device was deleted: removes the registration and
+   * the definition without waiting for this process to end (stopping it would wait for the caller).
+   */
+  unregisterFromInside(): Promise<void>;
+}
+
 /** The per-OS facts and file-system rules the rest of the agent needs, whatever it runs on. */
 export interface PlatformDriver {
   readonly name: "linux" | "darwin" | "windows";
@@ -35,4 +92,8 @@ export interface PlatformDriver {
   machineFingerprint(): Promise<MachineFingerprint>;
   /** How scripts run here (shells, run-as, killing a process tree). Absent: this driver cannot run scripts. */
   scriptHost?(): ScriptHost;
+  /** The standard places of an installed agent on this OS. */
+  installLayout(): InstallLayout;
+  /** The agent's service for `layout`; with `root`, its files are written under that directory instead of `/`. */
+  serviceManager(layout: InstallLayout, root?: string): ServiceManager;
 }

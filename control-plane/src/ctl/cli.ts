@@ -11,6 +11,7 @@ import { registerEventCommands } from "./commands/events.js";
 import { registerResultCommands } from "./commands/results.js";
 import { registerRunCommand } from "./commands/run.js";
 import { registerSessionCommands } from "./commands/session.js";
+import { registerUserCommands } from "./commands/users.js";
 
 /**
  * tetherctl: the admin CLI, a plain client of the REST API. It never touches the control plane's
@@ -29,6 +30,7 @@ const program = new CtlCommand("tetherctl")
 registerSessionCommands(program);
 registerDeviceCommands(program);
 registerDeviceGroupCommands(program);
+registerUserCommands(program);
 registerCommandCommands(program);
 registerRunCommand(program);
 registerResultCommands(program);

@@ -6,6 +6,8 @@ export type Actor =
   | { type: "api-key"; id: string; name: string; role: Role }
   | { type: "agent"; id: string }
   | { type: "connect-key"; id: string }
+  /** A directory user, signed in to the user portal. */
+  | { type: "user"; id: string; name: string }
   | { type: "system"; id: null };
 
 export interface RequestContext {

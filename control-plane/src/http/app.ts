@@ -4,18 +4,25 @@ import type { Metrics } from "../metrics.js";
 import type { Services } from "../services/index.js";
 import { errorHandler, notFoundHandler } from "./middleware/errors.js";
 import { requestMetrics } from "./middleware/metrics.js";
+import { limitPerAddress } from "./middleware/rate-limit.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import { registerRoutes } from "./register.js";
 import type { AnyRoute } from "./route.js";
 import { agentRoutes } from "./routes/agent.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
+import { bindingRoutes } from "./routes/bindings.js";
 import { commandResultRoutes } from "./routes/command-results.js";
 import { commandRoutes } from "./routes/commands.js";
 import { connectKeyRoutes } from "./routes/connect-keys.js";
 import { deviceGroupRoutes } from "./routes/device-groups.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { fileRoutes } from "./routes/files.js";
+import { portalActivationRoutes } from "./routes/portal-activation.js";
+import { portalRoutes } from "./routes/portal.js";
 import { systemRoutes } from "./routes/system.js";
+import { userGroupRoutes } from "./routes/user-groups.js";
+import { userImportRoutes } from "./routes/user-import.js";
+import { userRoutes } from "./routes/users.js";
 
 export interface AppOptions {
   services: Services;
@@ -35,10 +42,16 @@ export function allRoutes(services: Services, version: string): AnyRoute[] {
     ...connectKeyRoutes(services),
     ...deviceRoutes(services),
     ...deviceGroupRoutes(services),
+    ...userImportRoutes(services),
+    ...userRoutes(services),
+    ...userGroupRoutes(services),
+    ...bindingRoutes(services),
     ...commandRoutes(services),
     ...commandResultRoutes(services),
     ...fileRoutes(services),
     ...agentRoutes(services),
+    ...portalActivationRoutes(services),
+    ...portalRoutes(services),
   ];
 }
 
@@ -61,6 +74,8 @@ export function createApp(options: AppOptions): express.Express {
       next(error);
     }
   });
+  // Before the route's handler: sign-in attempts per client address (the service limits per account).
+  app.post("/portal/v1/login", limitPerAddress(options.services.portalAuth.addressLimiter, "sign-in attempts"));
   registerRoutes(
     app,
     routes,

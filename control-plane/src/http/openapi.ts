@@ -27,11 +27,19 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], version: strin
         ...(def.query ? { query: def.query as z.ZodObject } : {}),
         ...(def.body ? { body: { content: { "application/json": { schema: def.body } } } } : {}),
         ...(def.rawBody ? { body: { content: { [def.rawBody]: { schema: { type: "string", format: "binary" } } } } } : {}),
+        ...(def.uploadTypes ? { body: { content: Object.fromEntries(def.uploadTypes.map((type) => [type, { schema: { type: "string", format: "binary" } }])) } } : {}),
       },
       responses: {
-        [def.status ?? (def.response ? 200 : 204)]: def.response
-          ? { description: "Success", content: { "application/json": { schema: def.response } } }
-          : { description: "Success, no content" },
+        [def.status ?? (def.response || def.responseTypes ? 200 : 204)]:
+          def.response || def.responseTypes
+            ? {
+                description: "Success",
+                content: {
+                  ...(def.response ? { "application/json": { schema: def.response } } : {}),
+                  ...Object.fromEntries((def.responseTypes ?? []).map((type) => [type, { schema: { type: "string" as const } }])),
+                },
+              }
+            : { description: "Success, no content" },
         ...errors,
       },
     });

@@ -20,8 +20,8 @@ export function registerRoutes(app: Express, routes: readonly AnyRoute[], auth: 
         const params = parse(def.params, req.params, "params");
         const query = parse(def.query, req.query, "query");
         // req.is() is null when there is no body at all (zod then reports the missing body) and false
-        // when there is one of another type.
-        if (def.body && req.is("application/json") === false) {
+        // when there is one of another type; an empty body is no body, whatever its headers say.
+        if (def.body && req.headers["content-length"] !== "0" && req.is("application/json") === false) {
           throw new AppError(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json");
         }
         const body = parse(def.body, req.body, "body");

@@ -43,6 +43,13 @@ export interface RouteDef<P extends Schema | undefined = Schema | undefined, Q e
   status?: number;
   /** The body is raw bytes of this content type (req.body is a Buffer), up to the file limit. */
   rawBody?: string;
+  /**
+   * The body is a file in one of these content types, which the handler reads itself (after
+   * authorization; the JSON parser leaves them alone). Only documents them in OpenAPI.
+   */
+  uploadTypes?: readonly string[];
+  /** Content types the handler may answer with instead of JSON (by Accept), for OpenAPI; the handler sends those itself. */
+  responseTypes?: readonly string[];
   handle(input: HandlerInput<P, Q, B>): unknown;
 }
 

@@ -56,6 +56,7 @@ export class AgentSessionService {
           reason: "this identity belongs to another machine (machine id or serial differs): re-enroll this machine",
         } as const;
       }
+      if (!known && hello.clonedFrom) this.recordCloneReenrolled(deviceId, hello, remoteIp, now);
       this.stores.devices.markOnline(
         deviceId,
         {
@@ -70,6 +71,23 @@ export class AgentSessionService {
         now.toISOString(),
       );
       return { accept: true, protocolVersion: Math.min(hello.protocolVersion, PROTOCOL_VERSION) } as const;
+    });
+  }
+
+  /**
+   * The clone rule's second half: a machine refused as a clone enrolled as a device of its own, and its
+   * first hello names the identity it carried. That goes into the original device's history, once, and
+   * only when the claim holds up: the original was flagged as cloned and its machine is not this one.
+   */
+  private recordCloneReenrolled(deviceId: string, hello: Hello, remoteIp: string | null, now: Date): void {
+    const originalId = hello.clonedFrom!;
+    const originalMachine = this.stores.devices.machine(originalId);
+    if (!this.stores.devices.get(originalId)?.cloneSuspectedAt || !originalMachine || sameMachine(originalMachine, hello.machine)) return;
+    audit(this.stores.events, { actor: { type: "agent", id: deviceId }, remoteAddr: remoteIp, now }, {
+      action: "device.clone-reenrolled",
+      objectType: "device",
+      objectId: originalId,
+      details: { newDeviceId: deviceId, hostname: hello.os.hostname, machine: hello.machine },
     });
   }
 

@@ -6,3 +6,8 @@ import type { EventStore } from "../store/events.js";
 export function audit(events: EventStore, ctx: RequestContext, event: NewAuditEvent): void {
   events.append(event, ctx.actor, ctx.remoteAddr, ctx.now.toISOString());
 }
+
+/** Writes many audit events of one request with one statement (bulk changes such as a CSV import). */
+export function auditMany(events: EventStore, ctx: RequestContext, list: readonly NewAuditEvent[]): void {
+  events.appendMany(list, ctx.actor, ctx.remoteAddr, ctx.now.toISOString());
+}

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Stores } from "../store/index.js";
 import { audit } from "./audit.js";
+import type { DeviceGroupChangeListener } from "./ports.js";
 
 export interface MembershipChange {
   group: DeviceGroup;
@@ -14,7 +15,11 @@ export interface MembershipChange {
 }
 
 export class DeviceGroupService {
-  constructor(private readonly stores: Stores) {}
+  constructor(
+    private readonly stores: Stores,
+    /** Moves the desired-state revision of devices whose users change with their groups. */
+    private readonly changes: DeviceGroupChangeListener,
+  ) {}
 
   list(query: ListQuery): Page<DeviceGroup> {
     return this.stores.deviceGroups.list(query);
@@ -48,6 +53,7 @@ export class DeviceGroupService {
   delete(ctx: RequestContext, id: string): void {
     this.stores.transaction(() => {
       const group = this.get(id);
+      this.changes.deviceGroupDeleting(id);
       this.stores.deviceGroups.delete(id);
       audit(this.stores.events, ctx, { action: "device-group.deleted", objectType: "device-group", objectId: id, details: { name: group.name } });
     });
@@ -71,6 +77,7 @@ export class DeviceGroupService {
           missing.map((d) => ({ field: "deviceIds", reason: `no device with id "${d}"` })),
         );
       }
+      this.changes.deviceGroupMembersChanging(id, unique, true);
       const changed = this.stores.deviceGroups.addMembers(id, unique, ctx.now.toISOString());
       if (changed > 0) {
         audit(this.stores.events, ctx, { action: "device-group.members-added", objectType: "device-group", objectId: id, details: { deviceIds: unique, added: changed } });
@@ -83,6 +90,7 @@ export class DeviceGroupService {
     return this.stores.transaction(() => {
       this.get(id);
       const unique = [...new Set(deviceIds)];
+      this.changes.deviceGroupMembersChanging(id, unique, false);
       const changed = this.stores.deviceGroups.removeMembers(id, unique);
       if (changed > 0) {
         audit(this.stores.events, ctx, { action: "device-group.members-removed", objectType: "device-group", objectId: id, details: { deviceIds: unique, removed: changed } });

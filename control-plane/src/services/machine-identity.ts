@@ -1,21 +1,3 @@
-import type { MachineFingerprint } from "../../../shared/src/protocol/inventory.js";
-
-/**
- * The clone rule: two fingerprints are the same machine unless a strong, stable fact differs — the OS
- * machine id or the hardware serial, compared only when both sides report it. MAC addresses alone do
- * not decide: docks, USB adapters and replaced NICs change them on the same machine. Serials that
- * vendors leave as placeholders ("To Be Filled By O.E.M.", "0", "System Serial Number") are ignored.
- */
-export function sameMachine(known: MachineFingerprint, presented: MachineFingerprint): boolean {
-  if (known.machineId && presented.machineId && known.machineId !== presented.machineId) return false;
-  const a = meaningfulSerial(known.serial);
-  const b = meaningfulSerial(presented.serial);
-  return !(a && b && a !== b);
-}
-
-const PLACEHOLDER_SERIALS = /^(0+|none|default string|to be filled by o\.e\.m\.|system serial number|not specified|123456789)$/i;
-
-function meaningfulSerial(serial: string | undefined): string | undefined {
-  const trimmed = serial?.trim();
-  return trimmed && !PLACEHOLDER_SERIALS.test(trimmed) ? trimmed : undefined;
-}
+// The clone rule lives in shared/ because the agent applies it too (image mode: is this the image's
+// source machine?). The control plane's sessions use it through this module.
+export { sameMachine } from "../../../shared/src/protocol/machine.js";

@@ -38,3 +38,32 @@ export interface AgentChannel {
   /** Sends one message; false when the device has no live session. */
   send(deviceId: string, message: ServerMessage): boolean;
 }
+
+/**
+ * Told about directory changes that may alter which users a device should have, so the devices'
+ * desired-state revisions move (DESIGN.md, principle 1). Implemented by DeviceRevisions
+ * (services/device-revisions.ts). Call it inside the transaction of the change, after the change is
+ * written — deletions included: for a deleted user it bumps the devices the user's bindings and
+ * group memberships reached, then removes those edges.
+ */
+export interface DirectoryChangeListener {
+  /**
+   * Any change to these users that devices see: created or deleted, state (suspend/activate), sudo or
+   * passwordless sudo, SSH keys, unix uid/gid, shell, username. Unknown or unbound ids are ignored.
+   */
+  usersChanged(userIds: readonly string[]): void;
+}
+
+/** Told before device-group membership changes, inside the same transaction (DeviceRevisions). */
+export interface DeviceGroupChangeListener {
+  /** Before devices join (`joining`) or leave the group; returns how many devices' revisions moved. */
+  deviceGroupMembersChanging(groupId: string, deviceIds: readonly string[], joining: boolean): number;
+  /** Before the group is deleted (its members leave it); returns how many devices' revisions moved. */
+  deviceGroupDeleting(groupId: string): number;
+}
+
+/** Sends plain-text mail (activation links); the composition root plugs in SMTP when it is configured. */
+export interface Mailer {
+  /** Resolves once the server accepted the message; rejects with the reason it did not. */
+  send(mail: { to: string; subject: string; text: string }): Promise<void>;
+}

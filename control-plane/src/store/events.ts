@@ -34,21 +34,18 @@ export class EventStore {
   constructor(private readonly db: Db) {}
 
   append(event: NewAuditEvent, actor: Actor, remoteAddr: string | null, at: string): void {
-    this.db
-      .prepare(
-        "INSERT INTO events (at, actor_type, actor_id, actor_name, action, object_type, object_id, remote_addr, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      )
-      .run(
-        at,
-        actor.type,
-        actor.id,
-        actor.type === "api-key" ? actor.name : null,
-        event.action,
-        event.objectType,
-        event.objectId,
-        remoteAddr,
-        event.details ? JSON.stringify(event.details) : null,
-      );
+    this.appendMany([event], actor, remoteAddr, at);
+  }
+
+  /** Appends events of one actor with one prepared statement (bulk changes such as a CSV import). */
+  appendMany(events: readonly NewAuditEvent[], actor: Actor, remoteAddr: string | null, at: string): void {
+    const statement = this.db.prepare(
+      "INSERT INTO events (at, actor_type, actor_id, actor_name, action, object_type, object_id, remote_addr, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    const actorName = "name" in actor ? actor.name : null;
+    for (const event of events) {
+      statement.run(at, actor.type, actor.id, actorName, event.action, event.objectType, event.objectId, remoteAddr, event.details ? JSON.stringify(event.details) : null);
+    }
   }
 
   list(query: ListQuery): Page<AuditEvent> {

@@ -21,6 +21,13 @@ export const HelloSchema = z.object({
   capabilities: z.array(z.string().max(64)).max(64),
   os: z.object({ platform: z.string().max(32), arch: z.string().max(32), hostname: z.string().max(255) }),
   machine: MachineFingerprintSchema,
+  /**
+   * The device whose identity this machine carried until the control plane refused it as a clone
+   * (CloseCode.CloneDetected) and the agent enrolled this machine afresh. The control plane records it in
+   * the original device's history at this device's first hello. Absent: this identity was not enrolled
+   * to replace a cloned one. Optional, so servers that predate it simply ignore it.
+   */
+  clonedFrom: deviceId.optional(),
 });
 
 /** Server → agent, the answer to a valid hello. */

@@ -3,8 +3,9 @@ import { networkInterfaces } from "node:os";
 import type { MachineFingerprint } from "../../../../shared/src/protocol/inventory.js";
 import type { ScriptHost } from "../../executor/types.js";
 import { hardwareMacs } from "../macs.js";
-import type { CommandRunner, ListNetworkInterfaces, PlatformDriver } from "../types.js";
+import type { CommandRunner, InstallLayout, ListNetworkInterfaces, PlatformDriver, ServiceManager } from "../types.js";
 import { DarwinScriptHost } from "./exec.js";
+import { LaunchdService } from "./service.js";
 import { type IoregPlatform, parseIoregPlatform } from "./ioreg.js";
 
 // An absolute path: the agent runs as root, and a PATH lookup would let any directory on it supply "ioreg".
@@ -38,6 +39,15 @@ export class DarwinPlatform implements PlatformDriver {
 
   scriptHost(): ScriptHost {
     return new DarwinScriptHost({ run: this.run });
+  }
+
+  installLayout(): InstallLayout {
+    const stateDir = this.defaultStateDir();
+    return { binary: "/usr/local/bin/tether-agent", configFile: `${stateDir}/agent.json`, stateDir, logDir: "/Library/Logs/Tether" };
+  }
+
+  serviceManager(layout: InstallLayout, root?: string): ServiceManager {
+    return new LaunchdService({ run: this.run, layout, root });
   }
 
   async machineFingerprint(): Promise<MachineFingerprint> {

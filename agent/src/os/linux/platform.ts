@@ -5,8 +5,9 @@ import type { MachineFingerprint } from "../../../../shared/src/protocol/invento
 import type { ScriptHost } from "../../executor/types.js";
 import { hardwareMacs } from "../macs.js";
 import { runCommand } from "../run.js";
-import type { ListNetworkInterfaces, PlatformDriver } from "../types.js";
+import type { CommandRunner, InstallLayout, ListNetworkInterfaces, PlatformDriver, ServiceManager } from "../types.js";
 import { LinuxScriptHost } from "./exec.js";
+import { SystemdService } from "./service.js";
 
 export interface LinuxPaths {
   /** Tried in order; the D-Bus copy exists on systems without systemd. */
@@ -29,10 +30,12 @@ export class LinuxPlatform implements PlatformDriver {
   readonly name = "linux";
   private readonly paths: LinuxPaths;
   private readonly listInterfaces: ListNetworkInterfaces;
+  private readonly run: CommandRunner;
 
-  constructor(opts: { paths?: Partial<LinuxPaths>; networkInterfaces?: ListNetworkInterfaces } = {}) {
+  constructor(opts: { paths?: Partial<LinuxPaths>; networkInterfaces?: ListNetworkInterfaces; run?: CommandRunner } = {}) {
     this.paths = { ...defaultLinuxPaths, ...opts.paths };
     this.listInterfaces = opts.networkInterfaces ?? networkInterfaces;
+    this.run = opts.run ?? runCommand;
   }
 
   defaultStateDir(): string {
@@ -48,7 +51,20 @@ export class LinuxPlatform implements PlatformDriver {
   }
 
   scriptHost(): ScriptHost {
-    return new LinuxScriptHost({ run: runCommand });
+    return new LinuxScriptHost({ run: this.run });
+  }
+
+  installLayout(): InstallLayout {
+    return {
+      binary: "/usr/local/bin/tether-agent",
+      configFile: "/etc/tether-agent/agent.json",
+      defaultsFile: "/etc/default/tether-agent",
+      stateDir: this.defaultStateDir(),
+    };
+  }
+
+  serviceManager(layout: InstallLayout, root?: string): ServiceManager {
+    return new SystemdService({ run: this.run, layout, root });
   }
 
   async machineFingerprint(): Promise<MachineFingerprint> {

@@ -1,8 +1,10 @@
 import { win32 } from "node:path";
 import type { MachineFingerprint } from "../../../../shared/src/protocol/inventory.js";
 import type { ScriptHost } from "../../executor/types.js";
-import type { CommandRunner, PlatformDriver } from "../types.js";
+import { winswExecutable } from "../../service/executable.js";
+import type { CommandRunner, InstallLayout, PlatformDriver, ServiceManager } from "../types.js";
 import { WindowsScriptHost } from "./exec.js";
+import { WinswService } from "./service.js";
 import { parseRegQueryValue } from "./reg-query.js";
 
 // Well-known SIDs rather than names: "Administrators" is "Administradores" on a Spanish Windows.
@@ -13,10 +15,12 @@ export class WindowsPlatform implements PlatformDriver {
   readonly name = "windows";
   private readonly run: CommandRunner;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly winsw: () => Promise<Buffer>;
 
-  constructor(opts: { run: CommandRunner; env?: NodeJS.ProcessEnv }) {
+  constructor(opts: { run: CommandRunner; env?: NodeJS.ProcessEnv; winsw?: () => Promise<Buffer> }) {
     this.run = opts.run;
     this.env = opts.env ?? process.env;
+    this.winsw = opts.winsw ?? winswExecutable;
   }
 
   defaultStateDir(): string {
@@ -35,6 +39,20 @@ export class WindowsPlatform implements PlatformDriver {
   scriptHost(): ScriptHost {
     const systemRoot = this.env.SystemRoot || "C:\\Windows";
     return new WindowsScriptHost({ run: this.run, tempBase: win32.join(this.defaultStateDir(), "executions"), systemRoot });
+  }
+
+  installLayout(): InstallLayout {
+    const stateDir = this.defaultStateDir();
+    return {
+      binary: win32.join(this.env.ProgramFiles || "C:\\Program Files", "Tether", "tether-agent.exe"),
+      configFile: win32.join(stateDir, "agent.json"),
+      stateDir,
+      logDir: win32.join(stateDir, "logs"),
+    };
+  }
+
+  serviceManager(layout: InstallLayout, root?: string): ServiceManager {
+    return new WinswService({ run: this.run, layout, root, wrapper: this.winsw });
   }
 
   async machineFingerprint(): Promise<MachineFingerprint> {

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
-import { AppError, PayloadTooLargeError, ValidationError } from "../../errors.js";
+import { AppError, PayloadTooLargeError, TooManyRequestsError, ValidationError } from "../../errors.js";
 
 /** Turns a zod failure into the 400 that names each field and what to fix. */
 export function fromZod(error: ZodError, where: "body" | "query" | "params"): ValidationError {
@@ -40,6 +40,7 @@ export function errorHandler(logger: Logger, bodyLimit: string): ErrorRequestHan
       logger.error({ err: error, method: req.method, path: req.path }, "request failed");
       appError = new AppError(500, "internal_error", "the server failed to handle the request; see its log");
     }
+    if (appError instanceof TooManyRequestsError) res.set("Retry-After", String(appError.retryAfterSeconds));
     res.status(appError.status).json({
       error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) },
     });

@@ -4,6 +4,9 @@
  */
 import { m001Foundation } from "./001-foundation.js";
 import { m002Commands } from "./002-commands.js";
+import { m003Users } from "./003-users.js";
+import { m004UserGroupsBindings } from "./004-user-groups-bindings.js";
+import { m005Mfa } from "./005-mfa.js";
 
 export interface Migration {
   version: number;
@@ -11,4 +14,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Foundation, m002Commands];
+export const MIGRATIONS: readonly Migration[] = [m001Foundation, m002Commands, m003Users, m004UserGroupsBindings, m005Mfa];
