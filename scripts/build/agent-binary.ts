@@ -199,11 +199,12 @@ async function writeChecksums(outDir: string, keys: Map<TargetName, string>, log
   for (const target of TARGETS) {
     if (!present.has(target.fileName)) continue;
     const stamp = await readStamp(outDir, target);
-    if (stamp?.key !== keys.get(target.name)) {
+    const key = keys.get(target.name);
+    if (!stamp || !key || stamp.key !== key) {
       log(`${target.fileName} is from older sources: left out of SHA256SUMS (rebuild it with --target ${target.name})`);
       continue;
     }
-    lines.push(`${stamp!.sha256}  ${target.fileName}`);
+    lines.push(`${stamp.sha256}  ${target.fileName}`);
   }
   const path = join(outDir, "SHA256SUMS");
   await writeFile(`${path}.tmp`, lines.map((l) => l + "\n").join(""));

@@ -34,7 +34,7 @@ describe("native agent binary: linux-arm64 under qemu", () => {
     expect(header.readUInt16LE(18)).toBe(183); // e_machine EM_AARCH64
     const { stdout } = await execa(QEMU, ["-L", SYSROOT, binary, "--version"]);
     expect(stdout.trim()).toBe(PACKAGE_VERSION);
-  });
+  }, 60_000);
 
   it("enrolls and comes online", async () => {
     const state = await tempDir();
@@ -49,5 +49,5 @@ describe("native agent binary: linux-arm64 under qemu", () => {
     expect(device.agentVersion).toBe(PACKAGE_VERSION);
     expect(device.arch).toBe("arm64");
     await agent.stop();
-  });
+  }, 120_000);
 });

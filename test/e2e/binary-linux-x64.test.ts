@@ -83,5 +83,5 @@ describe("native agent binary: linux-x64", () => {
     const exit = await agent.stop();
     expect(exit.code).toBe(0);
     expect(agent.logs()).not.toMatch(/ExperimentalWarning|single-executable/i);
-  });
+  }, 120_000);
 });

@@ -91,10 +91,14 @@ export type RowStatus = (typeof ROW_STATUSES)[number];
 export const LINK_STATUSES = ["added", "would_add", "failed", "skipped"] as const;
 export type LinkStatus = (typeof LINK_STATUSES)[number];
 
-const bool = z.enum(["true", "false"]).transform((value) => value === "true");
+/** A query flag: `true` or `false`, absent is false. */
+const flag = z
+  .enum(["true", "false"])
+  .default("false")
+  .transform((value) => value === "true");
 
 export const ImportQuerySchema = z.object({
-  dryRun: bool.default(false).describe("true: check every row and report, write nothing"),
+  dryRun: flag.describe("true: check every row and report, write nothing"),
   mode: z
     .enum(IMPORT_MODES)
     .default("all-or-nothing")

@@ -32,7 +32,8 @@ export interface UserImportDeps {
 /** A row on its way through the import: its plan, the id it will get, and what the directory resolved. */
 interface Row {
   plan: RowPlan;
-  id: string;
+  /** Given when the row is written. */
+  id: string | null;
   /** The manager's user id, when the manager is in the directory. */
   managerId: string | null;
   /** The manager's row, when the manager is in the same file. */
@@ -82,7 +83,7 @@ export class UserImportService {
     const label = (column: string) => csv.spelling.get(column) ?? column;
     const rows: Row[] = csv.records.map((record) => ({
       plan: planRow(record, csv.spelling, this.deps.userConfig.passwordMinLength),
-      id: newId("usr", ctx.now.getTime()),
+      id: null,
       managerId: null,
       managerRow: null,
       groupIds: [],
@@ -165,19 +166,18 @@ export class UserImportService {
         else fail(row, "manager", `no user with the id or username "${ref}", in the directory or in this file`);
       }
     }
-    for (const row of rows) {
-      if (failed(row) || !row.managerRow) continue;
-      const chain = managerChain(row);
-      if (chain.at(-1) === row) fail(row, "manager", `the managers form a loop: rows ${[row, ...chain].map((r) => r.plan.row).join(" → ")}`);
+    for (const [row, loop] of managerLoops(rows)) {
+      fail(row, "manager", `the managers form a loop: rows ${[...loop, row].map((r) => r.plan.row).join(" → ")}`);
     }
-    // Up the chains: a row whose manager's row failed cannot point at it.
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const row of rows) {
-        if (failed(row) || !row.managerRow || !failed(row.managerRow)) continue;
-        fail(row, "manager", `the manager's own row (${row.managerRow.plan.row}) failed`);
-        changed = true;
-      }
+    // A row whose manager's row failed (or whose manager's manager's row…) cannot point at it.
+    const doomed = new Map<Row, boolean>();
+    const isDoomed = (row: Row): boolean => {
+      let known = doomed.get(row);
+      if (known === undefined) doomed.set(row, (known = failed(row) || (row.managerRow !== null && isDoomed(row.managerRow))));
+      return known;
+    };
+    for (const row of rows) {
+      if (!failed(row) && row.managerRow && isDoomed(row.managerRow)) fail(row, "manager", `the manager's own row (${row.managerRow.plan.row}) failed, or one above it`);
     }
   }
 
@@ -197,22 +197,24 @@ export class UserImportService {
 
   /** Inside the transaction: users (managers first), then group members (one change per group), then device bindings. */
   private write(ctx: RequestContext, rows: Row[], format: ImportFormat, mode: ImportMode): void {
+    // Ids first: a row's manager may be a later row of the file.
+    for (const row of rows) row.id = newId("usr", ctx.now.getTime());
     const users: NewUser[] = managersFirst(rows).map((row) => ({
-      id: row.id,
+      id: row.id!,
       input: { ...row.plan.input!, manager: row.managerId ?? row.managerRow?.id ?? null },
       hashes: row.hashes,
     }));
     this.deps.users.createMany(ctx, users, { via: "csv-import" });
 
     const members = new Map<string, string[]>();
-    for (const row of rows) for (const groupId of row.groupIds) members.set(groupId, [...(members.get(groupId) ?? []), row.id]);
+    for (const row of rows) for (const groupId of row.groupIds) listIn(members, groupId).push(row.id!);
     for (const [groupId, userIds] of members) this.deps.userGroups.addMembers(ctx, groupId, userIds);
 
     for (const row of rows) {
       const device = row.plan.device;
       if (!device) continue;
       const sudo: Sudo | null = device.administrator === null ? null : { enabled: device.administrator, withoutPassword: false };
-      this.deps.bindings.put(ctx, { subjectType: "user", subjectId: row.id, objectType: "device", objectId: device.id }, sudo);
+      this.deps.bindings.put(ctx, { subjectType: "user", subjectId: row.id!, objectType: "device", objectId: device.id }, sudo);
     }
     audit(this.stores.events, ctx, {
       action: "users.imported",
@@ -223,18 +225,41 @@ export class UserImportService {
   }
 }
 
+/** The list under `key`, made empty when there is none. */
+function listIn<T>(map: Map<string, T[]>, key: string): T[] {
+  const list = map.get(key);
+  if (list) return list;
+  const made: T[] = [];
+  map.set(key, made);
+  return made;
+}
+
 function failed(row: Row): boolean {
   return row.plan.errors.length > 0;
 }
 
-/** The rows managing `row`, nearest first, up to the first one outside the file; ends at `row` itself when they loop. */
-function managerChain(row: Row): Row[] {
-  const chain: Row[] = [];
-  for (let up = row.managerRow; up && !chain.includes(up); up = up.managerRow) {
-    chain.push(up);
-    if (up === row) break;
+/**
+ * The rows whose managers, followed up through the file, come back to them, each with the loop as seen
+ * from it (the row itself first). Each row is walked once.
+ */
+function managerLoops(rows: Row[]): Map<Row, Row[]> {
+  const settled = new Set<Row>();
+  const loops = new Map<Row, Row[]>();
+  for (const start of rows) {
+    const path: Row[] = [];
+    const onPath = new Map<Row, number>();
+    let row: Row | null = start;
+    for (; row && !settled.has(row) && !onPath.has(row); row = row.managerRow) {
+      onPath.set(row, path.length);
+      path.push(row);
+    }
+    if (row && onPath.has(row)) {
+      const loop = path.slice(onPath.get(row));
+      loop.forEach((member, i) => loops.set(member, [...loop.slice(i), ...loop.slice(0, i)]));
+    }
+    for (const walked of path) settled.add(walked);
   }
-  return chain;
+  return loops;
 }
 
 /** Rows ordered so that a manager in the file is inserted before the rows it manages. */
@@ -267,8 +292,7 @@ function markDuplicates(rows: Row[], label: (column: string) => string): void {
     for (const row of rows) {
       const value = row.plan.unique[field];
       if (value === undefined) continue;
-      const key = asciiLower(value);
-      byValue.set(key, [...(byValue.get(key) ?? []), row]);
+      listIn(byValue, asciiLower(value)).push(row);
     }
     for (const same of byValue.values()) {
       if (same.length < 2) continue;
