@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKey } from "../../control-plane/src/domain/api-key.js";
@@ -186,6 +188,26 @@ describe("all-or-nothing, best-effort and dry runs", () => {
     expect((await upload({ body: portal(), query: "mode=yolo" })).status).toBe(400);
     expect((await upload({ body: portal(), query: "dryRun=yes" })).status).toBe(400);
   });
+});
+
+describe("a client that goes away", () => {
+  it("gets nothing written when it disconnects while the passwords are hashed", async () => {
+    const t = tag();
+    const before = await userCount();
+    const body = portal(...Array.from({ length: 8 }, (_, i) => `Gone,User,gone${t}${i},gone${t}${i}@example.com,${PASSWORD} ${i}`));
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${cp.url}/api/v1/users/import`, { method: "POST", ca: cp.caPem, headers: { "content-type": "text/csv", "x-api-key": cp.adminApiKey } });
+      req.on("error", () => resolve());
+      req.on("response", () => reject(new Error("the import answered before the client left")));
+      req.end(body, () => setTimeout(() => req.destroy(), 100));
+    });
+    // Longer than hashing 8 passwords takes: nothing may appear meanwhile or after.
+    for (let i = 0; i < 8; i++) {
+      await sleep(1000);
+      expect(await userCount()).toBe(before);
+    }
+    expect((await upload({ body: portal(`Back,Again,back${t},back${t}@example.com,`) })).status).toBe(200);
+  }, 30_000);
 });
 
 describe("groups and devices", () => {

@@ -6,7 +6,7 @@ import { CreateUserSchema, type User } from "../../control-plane/src/domain/user
 import { BindingService } from "../../control-plane/src/services/bindings.js";
 import { DeviceRevisions } from "../../control-plane/src/services/device-revisions.js";
 import { verifyPassword } from "../../control-plane/src/services/password-hashing.js";
-import { loadImportConfig } from "../../control-plane/src/services/user-import-config.js";
+import { loadImportConfig, parseByteSize } from "../../control-plane/src/services/user-import-config.js";
 import { UserImportService } from "../../control-plane/src/services/user-import.js";
 import { UserGroupService } from "../../control-plane/src/services/user-groups.js";
 import { UserService } from "../../control-plane/src/services/users.js";
@@ -312,4 +312,15 @@ describe("scale", () => {
     expect(count("users")).toBe(10_000);
     expect(user("user9999").unixUid).toBe(5000 + 9999);
   }, 60_000);
+});
+
+describe("settings", () => {
+  it("TETHER_MAX_IMPORT is a size in body-parser's syntax, TETHER_MAX_IMPORT_ROWS a whole number", () => {
+    expect(loadImportConfig({})).toMatchObject({ maxBytesText: "20mb", maxBytes: 20 * 1024 * 1024, maxRows: 50_000 });
+    expect(loadImportConfig({ TETHER_MAX_IMPORT: "512kb", TETHER_MAX_IMPORT_ROWS: "10" })).toMatchObject({ maxBytes: 512 * 1024, maxRows: 10 });
+    expect(parseByteSize("1048576")).toBe(1048576);
+    expect(parseByteSize("1.5MB")).toBe(1.5 * 1024 * 1024);
+    expect(() => loadImportConfig({ TETHER_MAX_IMPORT: "lots" })).toThrow('TETHER_MAX_IMPORT: "lots" is not a size such as 20mb, 512kb or 1048576');
+    expect(() => loadImportConfig({ TETHER_MAX_IMPORT_ROWS: "0" })).toThrow("TETHER_MAX_IMPORT_ROWS");
+  });
 });

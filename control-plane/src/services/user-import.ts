@@ -177,7 +177,7 @@ export class UserImportService {
       return known;
     };
     for (const row of rows) {
-      if (!failed(row) && row.managerRow && isDoomed(row.managerRow)) fail(row, "manager", `the manager's own row (${row.managerRow.plan.row}) failed, or one above it`);
+      if (!failed(row) && row.managerRow && isDoomed(row.managerRow)) fail(row, "manager", `the manager's own row (${row.managerRow.plan.row}) failed`);
     }
   }
 
