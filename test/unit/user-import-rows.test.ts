@@ -9,7 +9,7 @@ const fixture = (name: string) => readFileSync(new URL(`../fixtures/csv/${name}`
 
 function plans(text: string): RowPlan[] {
   const csv = readUserCsv(text, 1000);
-  return csv.records.map((record) => planRow(record, csv.spelling, 12));
+  return csv.records.map((record) => planRow(record, csv, 12));
 }
 
 /** An extended file of the given columns and one row of values. */
@@ -55,7 +55,8 @@ describe("every extended column is applied", () => {
         { name: "shirtSize", value: "M" },
         { name: "badge", value: "B-17" },
       ],
-      // Defaults of the fields no column sets.
+      // Defaults of the fields no column sets (the manager is resolved by the import).
+      manager: null,
       accountLocked: false,
       sudo: false,
       passwordlessSudo: false,

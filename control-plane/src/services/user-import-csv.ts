@@ -31,6 +31,10 @@ export interface UserCsv {
   format: ImportFormat;
   /** Column name → as the file spells it, for messages (`email` in a portal file, `Email` in an extended one). */
   spelling: ReadonlyMap<string, string>;
+  /** The numbers N of the header's `GroupN` columns, in order. */
+  groups: string[];
+  /** The numbers N of the header's `AttributeN_name`/`_value` pairs, in order. */
+  attributes: string[];
   records: CsvRecord[];
 }
 
@@ -79,7 +83,13 @@ export function readUserCsv(text: string, maxRows: number): UserCsv {
     cells: new Map(names.map((name, i) => [name, record[i] ?? ""])),
     cellCountMismatch: record.length === names.length ? null : record.length,
   }));
-  return { format, spelling, records };
+  return { format, spelling, groups: numbered(names, GROUP_COLUMN), attributes: numbered(names, ATTRIBUTE_COLUMN), records };
+}
+
+/** The numbers N of a numbered column family (`GroupN`, `AttributeN_…`), in order. */
+function numbered(names: string[], pattern: RegExp): string[] {
+  const numbers = names.map((name) => pattern.exec(name)?.[1]).filter((n): n is string => n !== undefined);
+  return [...new Set(numbers)].sort((a, b) => Number(a) - Number(b));
 }
 
 function parseCsv(body: string, delimiter: string, limit: number): string[][] {

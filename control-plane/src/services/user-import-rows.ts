@@ -1,15 +1,13 @@
 import {
   ADDRESS_KINDS,
   ADDRESS_PARTS,
-  ATTRIBUTE_COLUMN,
-  GROUP_COLUMN,
   PHONE_COLUMNS,
   type AddressPart,
   type RowError,
 } from "../domain/user-import.js";
 import { CreateUserSchema, type CreateUser } from "../domain/user.js";
 import { passwordProblems } from "./password-policy.js";
-import type { CsvRecord } from "./user-import-csv.js";
+import type { CsvRecord, UserCsv } from "./user-import-csv.js";
 
 /**
  * One CSV row read into what the import writes: the user's fields (checked by the same schema as
@@ -23,8 +21,11 @@ export interface RowPlan {
   username: string;
   /** The cells that must be unique, as given (trimmed; absent when empty): duplicates are found from these, valid or not. */
   unique: { username?: string; email?: string; employeeIdentifier?: string; unixUid?: string };
-  /** The user to create, without password and manager; undefined when the row's own cells are wrong. */
-  input: Omit<CreateUser, "password" | "manager"> | undefined;
+  /**
+   * The user to create, without password (kept apart until hashed) and with `manager` null until the
+   * import resolves it; undefined when the row's own cells are wrong.
+   */
+  input: CreateUser | undefined;
   /** The plain password, until it is hashed; undefined: the user is created staged. */
   password: string | undefined;
   /** The `manager` cell: a user id, or the username of a user in the directory or the file. */
@@ -66,14 +67,20 @@ const ADDRESS_FIELDS: Record<AddressPart, string> = {
   country: "country",
 };
 
+/** The address columns of each kind, with the address field each fills. */
+const ADDRESS_COLUMNS = ADDRESS_KINDS.map((kind) => ({
+  kind,
+  columns: ADDRESS_PARTS.map((part) => ({ field: ADDRESS_FIELDS[part], column: `${kind}_${part}` })),
+}));
+
 const TRUE_FALSE = /^(true|false)$/i;
 
 type Cell = (column: string) => string;
 /** Reports a problem with a column's cell. */
 type Fault = (column: string, message: string) => void;
 
-export function planRow(record: CsvRecord, spelling: ReadonlyMap<string, string>, passwordMinLength: number): RowPlan {
-  const label = (column: string) => spelling.get(column) ?? column;
+export function planRow(record: CsvRecord, csv: Pick<UserCsv, "spelling" | "groups" | "attributes">, passwordMinLength: number): RowPlan {
+  const label = (column: string) => csv.spelling.get(column) ?? column;
   const cell = (column: string) => record.cells.get(column)?.trim() ?? "";
   const username = cell("Username");
   const uid = cell("unix_uid");
@@ -96,12 +103,12 @@ export function planRow(record: CsvRecord, spelling: ReadonlyMap<string, string>
     fault("recoveryEmail", "Tether keeps no recovery email (a user without a password gets an activation link at Email); move the address to alternateEmail or leave recoveryEmail empty");
   }
   plan.manager = cell("manager") || undefined;
-  plan.groups = groupsOf(record, cell);
+  plan.groups = groupsOf(csv.groups, cell);
   plan.device = deviceOf(cell, fault);
-  const { input, columnOf } = fieldsOf(record, cell, fault);
+  const { input, columnOf } = fieldsOf(csv.attributes, cell, fault);
   const parsed = CreateUserSchema.safeParse(input);
   if (!parsed.success) for (const issue of parsed.error.issues) fault(columnOf(issue.path), issue.message);
-  else if (plan.errors.length === 0) plan.input = withoutManager(parsed.data);
+  else if (plan.errors.length === 0) plan.input = parsed.data;
   return plan;
 }
 
@@ -109,16 +116,11 @@ function definedOnly<T extends Record<string, string>>(cells: T): Partial<T> {
   return Object.fromEntries(Object.entries(cells).filter(([, value]) => value !== "")) as Partial<T>;
 }
 
-function withoutManager(user: CreateUser): Omit<CreateUser, "password" | "manager"> {
-  const { password: _password, manager: _manager, ...rest } = user;
-  return rest;
-}
-
 /**
  * The create body a row stands for, and for each path in it the column it came from (to name the
  * column in the schema's complaints). Empty cells are left out: the field takes its default.
  */
-function fieldsOf(record: CsvRecord, cell: Cell, fault: Fault): { input: Record<string, unknown>; columnOf: (path: PropertyKey[]) => string } {
+function fieldsOf(attributeNumbers: string[], cell: Cell, fault: Fault): { input: Record<string, unknown>; columnOf: (path: PropertyKey[]) => string } {
   const input: Record<string, unknown> = {};
   for (const [field, column] of Object.entries(FIELD_COLUMNS)) {
     const value = cell(column);
@@ -127,8 +129,8 @@ function fieldsOf(record: CsvRecord, cell: Cell, fault: Fault): { input: Record<
   }
 
   const addressColumns: string[] = [];
-  const addresses = ADDRESS_KINDS.flatMap((kind) => {
-    const parts = ADDRESS_PARTS.map((part) => [ADDRESS_FIELDS[part], cell(`${kind}_${part}`)] as const);
+  const addresses = ADDRESS_COLUMNS.flatMap(({ kind, columns }) => {
+    const parts = columns.map(({ field, column }) => [field, cell(column)] as const);
     if (parts.every(([, value]) => value === "")) return [];
     addressColumns.push(kind);
     return [{ type: kind, ...Object.fromEntries(parts) }];
@@ -144,8 +146,8 @@ function fieldsOf(record: CsvRecord, cell: Cell, fault: Fault): { input: Record<
   });
   if (phones.length > 0) input.phoneNumbers = phones;
 
-  const attributeNumbers: string[] = [];
-  const attributes = numbered(record, ATTRIBUTE_COLUMN).flatMap((n) => {
+  const givenAttributes: string[] = [];
+  const attributes = attributeNumbers.flatMap((n) => {
     const name = cell(`Attribute${n}_name`);
     const value = cell(`Attribute${n}_value`);
     if (name === "" && value === "") return [];
@@ -153,7 +155,7 @@ function fieldsOf(record: CsvRecord, cell: Cell, fault: Fault): { input: Record<
       fault(`Attribute${n}_name`, `Attribute${n}_value is given but its name is empty`);
       return [];
     }
-    attributeNumbers.push(n);
+    givenAttributes.push(n);
     return [{ name, value }];
   });
   if (attributes.length > 0) input.attributes = attributes;
@@ -172,23 +174,17 @@ function fieldsOf(record: CsvRecord, cell: Cell, fault: Fault): { input: Record<
       return `${addressColumns[index]}_${suffix}`;
     }
     if (field === "phoneNumbers" && typeof index === "number") return phoneColumns[index]!;
-    if (field === "attributes" && typeof index === "number") return `Attribute${attributeNumbers[index]}_${part === "value" ? "value" : "name"}`;
+    if (field === "attributes" && typeof index === "number") return `Attribute${givenAttributes[index]}_${part === "value" ? "value" : "name"}`;
     if (field === "mfa") return index === "required" ? "enable_user_portal_multifactor" : "EnrollmentDays";
     return FIELD_COLUMNS[String(field)] ?? String(field);
   };
   return { input, columnOf };
 }
 
-/** The numbers N of a numbered column family (`GroupN`, `AttributeN_…`) in the header, in order. */
-function numbered(record: CsvRecord, pattern: RegExp): string[] {
-  const numbers = [...record.cells.keys()].map((column) => pattern.exec(column)?.[1]).filter((n): n is string => n !== undefined);
-  return [...new Set(numbers)].sort((a, b) => Number(a) - Number(b));
-}
-
 /** The row's groups, in column order, each name once (without case, as group names are unique). */
-function groupsOf(record: CsvRecord, cell: Cell): RowPlan["groups"] {
+function groupsOf(groupNumbers: string[], cell: Cell): RowPlan["groups"] {
   const seen = new Set<string>();
-  return numbered(record, GROUP_COLUMN)
+  return groupNumbers
     .map((n) => ({ column: `Group${n}`, name: cell(`Group${n}`) }))
     .filter(({ name }) => {
       const key = asciiLower(name);

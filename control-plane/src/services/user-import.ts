@@ -82,7 +82,7 @@ export class UserImportService {
     const csv = readUserCsv(text, this.deps.config.maxRows);
     const label = (column: string) => csv.spelling.get(column) ?? column;
     const rows: Row[] = csv.records.map((record) => ({
-      plan: planRow(record, csv.spelling, this.deps.userConfig.passwordMinLength),
+      plan: planRow(record, csv, this.deps.userConfig.passwordMinLength),
       id: null,
       managerId: null,
       managerRow: null,
@@ -199,11 +199,11 @@ export class UserImportService {
   private write(ctx: RequestContext, rows: Row[], format: ImportFormat, mode: ImportMode): void {
     // Ids first: a row's manager may be a later row of the file.
     for (const row of rows) row.id = newId("usr", ctx.now.getTime());
-    const users: NewUser[] = managersFirst(rows).map((row) => ({
-      id: row.id!,
-      input: { ...row.plan.input!, manager: row.managerId ?? row.managerRow?.id ?? null },
-      hashes: row.hashes,
-    }));
+    const users: NewUser[] = managersFirst(rows).map((row) => {
+      const input = row.plan.input!;
+      input.manager = row.managerId ?? row.managerRow?.id ?? null;
+      return { id: row.id!, input, hashes: row.hashes };
+    });
     this.deps.users.createMany(ctx, users, { via: "csv-import" });
 
     const members = new Map<string, string[]>();
