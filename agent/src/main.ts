@@ -22,6 +22,7 @@ import { InventoryReporter } from "./inventory/reporter.js";
 import { selectPlatformDriver } from "./os/select.js";
 import type { InstallLayout, PlatformDriver, ServiceManager } from "./os/types.js";
 import { forgetDevice, markDeleted, readDeletedMarker } from "./service/device-state.js";
+import { installedByPackage } from "./service/install.js";
 import { writeStatus, type AgentStatus } from "./status.js";
 import { AGENT_VERSION } from "./version.js";
 
@@ -51,9 +52,9 @@ export function resolveStateDir(stateDir: string | undefined, platform: Platform
 }
 
 /** This OS's install layout and the agent's service in its service manager (under `root` for a scratch root). */
-export function installation(root?: string): { platform: PlatformDriver; layout: InstallLayout; service: ServiceManager; root?: string | undefined } {
+export function installation(root?: string, packaged = false): { platform: PlatformDriver; layout: InstallLayout; service: ServiceManager; root?: string | undefined } {
   const platform = platformDriver();
-  const layout = platform.installLayout();
+  const layout = platform.installLayout({ packaged });
   return { platform, layout, service: platform.serviceManager(layout, root), root };
 }
 
@@ -268,8 +269,14 @@ async function closeOutcome(code: number, reason: string, identity: Identity, st
  */
 async function removeInstallation(logger: Logger): Promise<void> {
   const { layout, service } = installation();
+  const manager = await installedByPackage(layout);
   try {
     await service.unregisterFromInside();
+    // The package's files stay the package manager's to remove; the service is off either way.
+    if (manager) {
+      logger.info(`removed the ${service.serviceName} service; the ${manager} package stays installed until it is removed`);
+      return;
+    }
     await rm(layout.binary, { force: true }).catch((error: unknown) => logger.warn({ err: error }, `could not remove ${layout.binary}`));
     logger.info(`removed the ${service.serviceName} service and ${layout.binary}`);
   } catch (error) {

@@ -11,6 +11,7 @@ import { IdentityStore } from "../../agent/src/identity/store.js";
 import { LinuxPlatform } from "../../agent/src/os/linux/platform.js";
 import type { InstallLayout, ServiceManager, ServiceState } from "../../agent/src/os/types.js";
 import { ConfigError, parseDefaults, readConfig } from "../../agent/src/service/config.js";
+import { markDeleted, readDeletedMarker } from "../../agent/src/service/device-state.js";
 import { install, uninstall, type InstallOptions } from "../../agent/src/service/install.js";
 import { writeStatus, type AgentStatus } from "../../agent/src/status.js";
 import { encodeConnectKey } from "../../shared/src/connect-key.js";
@@ -164,7 +165,7 @@ describe("install and uninstall", () => {
   });
 
   it("refuses a source checkout as a Windows service", async () => {
-    const windows = { ...target(), platform: { ...platform, name: "windows" as const, machineFingerprint: () => platform.machineFingerprint(), restrictFile: async () => undefined } };
+    const windows = { ...target(), platform: { ...platform, name: "windows" as const, machineFingerprint: () => platform.machineFingerprint(), restrictFile: async () => undefined, readProvisioning: () => platform.readProvisioning(layout) } };
     await expect(install(windows as never, options({ connectKey: KEY }), SCRIPT, print)).rejects.toThrow(/cannot be a Windows service/);
   });
 
@@ -182,6 +183,82 @@ describe("install and uninstall", () => {
     expect(existsSync(layout.configFile)).toBe(false);
     expect(existsSync(join(dir, "etc/tether-agent"))).toBe(false);
     expect(existsSync(layout.stateDir)).toBe(false);
+  });
+});
+
+describe("install --packaged (deb, rpm, MSI)", () => {
+  let dir: string;
+  let layout: InstallLayout;
+  let service: FakeService;
+  let platform: LinuxPlatform;
+  const output: string[] = [];
+  const print = (line: string) => output.push(line);
+  const target = () => ({ platform, layout, service });
+  const options = (over: Partial<InstallOptions> = {}): InstallOptions => ({ image: false, start: true, timeoutMs: 2000, ...over });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tether-packaged-"));
+    layout = {
+      binary: join(dir, "usr/bin/tether-agent"),
+      configFile: join(dir, "etc/tether-agent/agent.json"),
+      defaultsFile: join(dir, "etc/default/tether-agent"),
+      stateDir: join(dir, "state"),
+      packageMarker: join(dir, "usr/lib/tether-agent/packaged"),
+      packaged: true,
+    };
+    platform = new LinuxPlatform();
+    service = new FakeService(dir, layout.stateDir);
+    // What the package installed: its binary, its unit and the marker.
+    await mkdir(join(dir, "usr/bin"), { recursive: true });
+    await writeFile(layout.binary, "the package's binary");
+    await service.writeDefinition();
+    await mkdir(join(dir, "usr/lib/tether-agent"), { recursive: true });
+    await writeFile(layout.packageMarker!, "deb\n");
+    service.calls = [];
+    output.length = 0;
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it("configures and starts the package's service, leaving its binary and unit alone", async () => {
+    service.agent = () => ({ state: "connected", detail: null, pid: process.pid });
+    await mkdir(join(dir, "etc/default"), { recursive: true });
+    await writeFile(layout.defaultsFile!, `CONNECT_KEY=${KEY}\n`);
+    expect(await install(target(), options(), SCRIPT, print)).toBe(ExitCode.Ok);
+    expect(service.calls).toEqual(["register", "start"]);
+    expect(await readFile(layout.binary, "utf8")).toBe("the package's binary");
+    expect(JSON.parse(await readFile(layout.configFile, "utf8"))).toEqual({ connectKey: KEY });
+  });
+
+  it("without a connect key, succeeds and leaves the service off", async () => {
+    expect(await install(target(), options(), SCRIPT, print)).toBe(ExitCode.Ok);
+    expect(service.calls).toEqual([]);
+    expect(existsSync(layout.configFile)).toBe(false);
+    expect(output.at(-1)).toMatch(/^No connect key yet: the service stays off.*CONNECT_KEY in .*etc\/default\/tether-agent/);
+  });
+
+  it("refuses when the package's files are missing", async () => {
+    await rm(service.definitionFiles[0]!);
+    await expect(install(target(), options({ connectKey: KEY }), SCRIPT, print)).rejects.toThrow(/the package's .*tether-agent\.service is missing: reinstall the package/);
+  });
+
+  it("a package upgrade does not bring back a device an admin deleted; an explicit key does", async () => {
+    await install(target(), options({ connectKey: KEY, start: false }), SCRIPT, print);
+    await markDeleted(layout.stateDir, { deviceId: "dev_0000000000deleted", deletedAt: "2026-11-01T00:00:00.000Z" });
+    service.calls = [];
+    expect(await install(target(), options(), SCRIPT, print)).toBe(ExitCode.Ok);
+    expect(service.calls).toEqual([]);
+    expect(output.at(-1)).toMatch(/deleted this device \(dev_0000000000deleted\).*stays off/);
+
+    service.agent = () => ({ state: "connected", detail: null, pid: process.pid });
+    expect(await install(target(), options({ connectKey: KEY }), SCRIPT, print)).toBe(ExitCode.Ok);
+    expect(service.calls).toEqual(["register", "start"]);
+    expect(await readDeletedMarker(layout.stateDir)).toBeUndefined();
+  });
+
+  it("uninstall leaves a package's installation to its package manager", async () => {
+    await expect(uninstall(target(), true, print)).rejects.toThrow(/a deb package installed this agent: remove it with "apt remove tether-agent"/);
+    expect(service.calls).toEqual([]);
+    expect(existsSync(layout.binary)).toBe(true);
   });
 });
 

@@ -73,6 +73,8 @@ describe("LaunchDaemon plist", () => {
     expect(layout).toEqual({
       binary: "/usr/local/bin/tether-agent",
       configFile: "/Library/Application Support/Tether/agent.json",
+      bootstrapFile: "/Library/Application Support/Tether/bootstrap.json",
+      managedPreferencesFile: "/Library/Managed Preferences/dev.tether.agent.plist",
       stateDir: "/Library/Application Support/Tether",
       logDir: "/Library/Logs/Tether",
     });

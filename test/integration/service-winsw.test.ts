@@ -56,6 +56,8 @@ describe("WinSW configuration", () => {
     expect(layout).toEqual({
       binary: "C:\\Program Files\\Tether\\tether-agent.exe",
       configFile: "C:\\ProgramData\\Tether\\agent.json",
+      registryKey: "HKLM\\SOFTWARE\\Tether\\Agent",
+      packageMarker: "C:\\Program Files\\Tether\\packaged",
       stateDir: "C:\\ProgramData\\Tether",
       logDir: "C:\\ProgramData\\Tether\\logs",
     });

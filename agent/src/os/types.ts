@@ -33,9 +33,38 @@ export interface InstallLayout {
   configFile: string;
   /** KEY=VALUE settings a package may leave for `install` (Linux: /etc/default/tether-agent). Absent: none here. */
   defaultsFile?: string;
+  /** JSON settings an admin or MDM drops before installing the package (macOS: bootstrap.json). */
+  bootstrapFile?: string;
+  /** The configuration profile's managed preferences for the agent (macOS). */
+  managedPreferencesFile?: string;
+  /** Registry key whose values the MSI writes from its public properties (Windows). */
+  registryKey?: string;
+  /**
+   * Present when an OS package (deb, rpm, MSI) installed the agent: its content names the package
+   * manager. The package owns the binary and the service definition, so `uninstall` leaves them to it.
+   */
+  packageMarker?: string;
+  /** This layout is a package's: the binary and service definition are the package's files, not install's. */
+  packaged?: boolean;
   stateDir: string;
   /** Where the service manager writes the agent's output. Absent: the OS journal keeps it. */
   logDir?: string;
+}
+
+/** Settings for `install` that a package, a provisioning tool or an MDM left on the machine. */
+export interface ProvisionedSettings {
+  connectKey?: string;
+  displayName?: string;
+  serverUrl?: string;
+  groups?: string[];
+}
+
+export interface Provisioning {
+  settings: ProvisionedSettings;
+  /** Where a connect key can be left on this OS, for messages ("CONNECT_KEY in /etc/default/tether-agent"). */
+  where: string;
+  /** Once agent.json holds the settings: removes copies that others may read (the MSI's registry values). */
+  consume(): Promise<void>;
 }
 
 /** What the service manager says about the agent's service. */
@@ -92,8 +121,10 @@ export interface PlatformDriver {
   machineFingerprint(): Promise<MachineFingerprint>;
   /** How scripts run here (shells, run-as, killing a process tree). Absent: this driver cannot run scripts. */
   scriptHost?(): ScriptHost;
-  /** The standard places of an installed agent on this OS. */
-  installLayout(): InstallLayout;
+  /** The standard places of an installed agent on this OS; `packaged`: those of the OS package (deb, rpm, MSI). */
+  installLayout(options?: { packaged?: boolean }): InstallLayout;
+  /** Settings left for `install` in this OS's places of `layout` (under `root` for a scratch root). */
+  readProvisioning(layout: InstallLayout, root?: string): Promise<Provisioning>;
   /** The agent's service for `layout`; with `root`, its files are written under that directory instead of `/`. */
   serviceManager(layout: InstallLayout, root?: string): ServiceManager;
 }

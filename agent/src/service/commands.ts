@@ -21,7 +21,7 @@ function timeoutMs(value: string): number {
  * `install`, `uninstall` and `service start|stop|status`. `installation(root)` comes from the composition
  * root (main.ts), which picks this OS's layout and service manager.
  */
-export function addServiceCommands(program: Command, installation: (root?: string) => Installation): void {
+export function addServiceCommands(program: Command, installation: (root?: string, packaged?: boolean) => Installation): void {
   const timeout = () => new Option("--timeout <duration>", "how long to wait for the agent to connect (0: do not wait)").default("60s");
   program
     .command("install")
@@ -33,6 +33,7 @@ export function addServiceCommands(program: Command, installation: (root?: strin
     .option("--image", "prepare a system image: enroll only on machines made from this one, each as a new device")
     .option("--no-start", "write the files only: do not register or start the service")
     .option("--root <dir>", "install under this directory instead of / (packaging, images, tests)")
+    .option("--packaged", "run by the deb, rpm or MSI package, which owns the binary and the service definition: configure and start only")
     .addOption(timeout())
     .action(
       async (options: {
@@ -43,10 +44,11 @@ export function addServiceCommands(program: Command, installation: (root?: strin
         image?: boolean;
         start: boolean;
         root?: string;
+        packaged?: boolean;
         timeout: string;
       }) => {
         process.exitCode = await install(
-          installation(options.root),
+          installation(options.root, Boolean(options.packaged)),
           {
             connectKey: options.connectKey,
             displayName: options.displayName,

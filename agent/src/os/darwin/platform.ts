@@ -3,13 +3,22 @@ import { networkInterfaces } from "node:os";
 import type { MachineFingerprint } from "../../../../shared/src/protocol/inventory.js";
 import type { ScriptHost } from "../../executor/types.js";
 import { hardwareMacs } from "../macs.js";
-import type { CommandRunner, InstallLayout, ListNetworkInterfaces, PlatformDriver, ServiceManager } from "../types.js";
+import { CliError } from "../../../../shared/src/cli/run-cli.js";
+import { ExitCode } from "../../exit-codes.js";
+import { ConfigError } from "../../service/config.js";
+import { underRoot } from "../../service/files.js";
+import { parseBootstrap, parseManagedPreferences, readOptionalFile } from "../../service/provisioning.js";
+import type { CommandRunner, InstallLayout, ListNetworkInterfaces, PlatformDriver, ProvisionedSettings, Provisioning, ServiceManager } from "../types.js";
 import { DarwinScriptHost } from "./exec.js";
 import { LaunchdService } from "./service.js";
 import { type IoregPlatform, parseIoregPlatform } from "./ioreg.js";
 
 // An absolute path: the agent runs as root, and a PATH lookup would let any directory on it supply "ioreg".
 const IOREG = "/usr/sbin/ioreg";
+const PLUTIL = "/usr/bin/plutil";
+
+/** The preference domain a configuration profile sets the agent's settings in. */
+export const MANAGED_PREFERENCES_DOMAIN = "dev.tether.agent";
 
 // macOS names its Ethernet, Wi-Fi and Thunderbolt ports en0, en1, …; awdl0, llw0, ap1, bridge0 and utunN
 // are software interfaces.
@@ -41,9 +50,45 @@ export class DarwinPlatform implements PlatformDriver {
     return new DarwinScriptHost({ run: this.run });
   }
 
-  installLayout(): InstallLayout {
+  /** The .pkg installs the binary where `install` would and runs a plain `install`: there is no packaged layout. */
+  installLayout(options: { packaged?: boolean } = {}): InstallLayout {
+    if (options.packaged) throw new CliError("--packaged is for the deb, rpm and MSI packages: on macOS the .pkg runs a plain install", ExitCode.Usage);
     const stateDir = this.defaultStateDir();
-    return { binary: "/usr/local/bin/tether-agent", configFile: `${stateDir}/agent.json`, stateDir, logDir: "/Library/Logs/Tether" };
+    return {
+      binary: "/usr/local/bin/tether-agent",
+      configFile: `${stateDir}/agent.json`,
+      bootstrapFile: `${stateDir}/bootstrap.json`,
+      managedPreferencesFile: `/Library/Managed Preferences/${MANAGED_PREFERENCES_DOMAIN}.plist`,
+      stateDir,
+      logDir: "/Library/Logs/Tether",
+    };
+  }
+
+  /**
+   * bootstrap.json, then the configuration profile's managed preferences, which win: an MDM's profile is
+   * the fleet's current word, a dropped file may be older.
+   */
+  async readProvisioning(layout: InstallLayout, root?: string): Promise<Provisioning> {
+    let settings: ProvisionedSettings = {};
+    if (layout.bootstrapFile) {
+      const path = underRoot(root, layout.bootstrapFile);
+      const text = await readOptionalFile(path);
+      if (text !== undefined) settings = parseBootstrap(text, path);
+    }
+    if (layout.managedPreferencesFile) {
+      const path = underRoot(root, layout.managedPreferencesFile);
+      if (await readOptionalFile(path).then((t) => t !== undefined)) {
+        // MDM clients write binary property lists; plutil prints any form as XML.
+        const { stdout, stderr, exitCode } = await this.run(PLUTIL, ["-convert", "xml1", "-o", "-", path], { timeoutMs: 30_000 });
+        if (exitCode !== 0) throw new ConfigError(`cannot read ${path}: plutil exited with ${exitCode}: ${stderr.trim()}`);
+        settings = { ...settings, ...parseManagedPreferences(stdout, path) };
+      }
+    }
+    return {
+      settings,
+      where: `connectKey in ${layout.bootstrapFile ?? "bootstrap.json"}, or ConnectKey in a configuration profile for ${MANAGED_PREFERENCES_DOMAIN}`,
+      consume: async () => {},
+    };
   }
 
   serviceManager(layout: InstallLayout, root?: string): ServiceManager {

@@ -5,9 +5,15 @@ import type { MachineFingerprint } from "../../../../shared/src/protocol/invento
 import type { ScriptHost } from "../../executor/types.js";
 import { hardwareMacs } from "../macs.js";
 import { runCommand } from "../run.js";
-import type { CommandRunner, InstallLayout, ListNetworkInterfaces, PlatformDriver, ServiceManager } from "../types.js";
+import { readDefaults } from "../../service/config.js";
+import { underRoot } from "../../service/files.js";
+import type { CommandRunner, InstallLayout, ListNetworkInterfaces, PlatformDriver, Provisioning, ServiceManager } from "../types.js";
 import { LinuxScriptHost } from "./exec.js";
 import { SystemdService } from "./service.js";
+import { SYSTEMD_PACKAGE_UNIT_DIR } from "./service-unit.js";
+
+/** Written by the deb and rpm packages; its one line names the package manager. */
+export const LINUX_PACKAGE_MARKER = "/usr/lib/tether-agent/packaged";
 
 export interface LinuxPaths {
   /** Tried in order; the D-Bus copy exists on systems without systemd. */
@@ -54,17 +60,29 @@ export class LinuxPlatform implements PlatformDriver {
     return new LinuxScriptHost({ run: this.run });
   }
 
-  installLayout(): InstallLayout {
+  installLayout(options: { packaged?: boolean } = {}): InstallLayout {
     return {
-      binary: "/usr/local/bin/tether-agent",
+      // The deb and rpm put the binary where packages put theirs; /usr/local is the admin's own.
+      binary: options.packaged ? "/usr/bin/tether-agent" : "/usr/local/bin/tether-agent",
       configFile: "/etc/tether-agent/agent.json",
       defaultsFile: "/etc/default/tether-agent",
       stateDir: this.defaultStateDir(),
+      packageMarker: LINUX_PACKAGE_MARKER,
+      ...(options.packaged ? { packaged: true } : {}),
     };
   }
 
   serviceManager(layout: InstallLayout, root?: string): ServiceManager {
-    return new SystemdService({ run: this.run, layout, root });
+    return new SystemdService({ run: this.run, layout, root, ...(layout.packaged ? { unitDir: SYSTEMD_PACKAGE_UNIT_DIR } : {}) });
+  }
+
+  async readProvisioning(layout: InstallLayout, root?: string): Promise<Provisioning> {
+    const path = layout.defaultsFile && underRoot(root, layout.defaultsFile);
+    return {
+      settings: path ? await readDefaults(path) : {},
+      where: layout.defaultsFile ? `CONNECT_KEY in ${layout.defaultsFile}` : "no file",
+      consume: async () => {},
+    };
   }
 
   async machineFingerprint(): Promise<MachineFingerprint> {

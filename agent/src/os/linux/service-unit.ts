@@ -3,6 +3,8 @@ import type { InstallLayout } from "../types.js";
 
 export const SYSTEMD_UNIT_NAME = "tether-agent.service";
 export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
+/** Where the deb and rpm packages put the unit (an admin's copy in SYSTEMD_UNIT_DIR would override it). */
+export const SYSTEMD_PACKAGE_UNIT_DIR = "/usr/lib/systemd/system";
 
 /**
  * The agent's systemd unit for `layout`. Each hardening choice is explained in docs/service.md; in short,
@@ -11,8 +13,9 @@ export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
  * are on. The sandbox is no security boundary for a root agent that runs scripts anyway: a script can
  * ask systemd for a new unit outside it.
  */
-export function renderSystemdUnit(layout: Pick<InstallLayout, "binary">): string {
-  return `# The Tether agent. Written by \`tether-agent install\`; change it with \`systemctl edit tether-agent\`
+export function renderSystemdUnit(layout: Pick<InstallLayout, "binary" | "packaged">): string {
+  const origin = layout.packaged ? "Installed by the tether-agent package" : "Written by \`tether-agent install\`";
+  return `# The Tether agent. ${origin}; change it with \`systemctl edit tether-agent\`
 # (a drop-in survives upgrades). Every setting is explained in docs/service.md.
 [Unit]
 Description=Tether agent (device management)

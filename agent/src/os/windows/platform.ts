@@ -2,7 +2,8 @@ import { win32 } from "node:path";
 import type { MachineFingerprint } from "../../../../shared/src/protocol/inventory.js";
 import type { ScriptHost } from "../../executor/types.js";
 import { winswExecutable } from "../../service/executable.js";
-import type { CommandRunner, InstallLayout, PlatformDriver, ServiceManager } from "../types.js";
+import { settingsFromRegistry } from "../../service/provisioning.js";
+import type { CommandRunner, InstallLayout, PlatformDriver, Provisioning, ServiceManager } from "../types.js";
 import { WindowsScriptHost } from "./exec.js";
 import { WinswService } from "./service.js";
 import { parseRegQueryValue } from "./reg-query.js";
@@ -10,6 +11,9 @@ import { parseRegQueryValue } from "./reg-query.js";
 // Well-known SIDs rather than names: "Administrators" is "Administradores" on a Spanish Windows.
 const SYSTEM = "*S-1-5-18";
 const ADMINISTRATORS = "*S-1-5-32-544";
+
+/** Where the MSI writes CONNECT_KEY, DISPLAY_NAME, SERVER_URL and GROUPS (REG_SZ values). */
+export const PROVISIONING_REGISTRY_KEY = "HKLM\\SOFTWARE\\Tether\\Agent";
 
 export class WindowsPlatform implements PlatformDriver {
   readonly name = "windows";
@@ -41,13 +45,42 @@ export class WindowsPlatform implements PlatformDriver {
     return new WindowsScriptHost({ run: this.run, tempBase: win32.join(this.defaultStateDir(), "executions"), systemRoot });
   }
 
-  installLayout(): InstallLayout {
+  /** The MSI installs the same files in the same places; `packaged` only says they are the MSI's. */
+  installLayout(options: { packaged?: boolean } = {}): InstallLayout {
     const stateDir = this.defaultStateDir();
+    const programDir = win32.join(this.env.ProgramFiles || "C:\\Program Files", "Tether");
     return {
-      binary: win32.join(this.env.ProgramFiles || "C:\\Program Files", "Tether", "tether-agent.exe"),
+      binary: win32.join(programDir, "tether-agent.exe"),
       configFile: win32.join(stateDir, "agent.json"),
+      registryKey: PROVISIONING_REGISTRY_KEY,
+      packageMarker: win32.join(programDir, "packaged"),
       stateDir,
       logDir: win32.join(stateDir, "logs"),
+      ...(options.packaged ? { packaged: true } : {}),
+    };
+  }
+
+  /**
+   * The values the MSI writes from its public properties. HKLM\SOFTWARE is readable by every local user,
+   * so `consume` deletes the connect key once agent.json (readable by SYSTEM and Administrators) has it.
+   * A scratch root has no registry.
+   */
+  async readProvisioning(layout: InstallLayout, root?: string): Promise<Provisioning> {
+    const key = layout.registryKey;
+    const where = `the MSI's CONNECT_KEY property (${key ?? "registry"}\\ConnectKey)`;
+    if (!key || root) return { settings: {}, where, consume: async () => {} };
+    const { stdout, exitCode } = await this.run(this.system32("reg.exe"), ["query", key], { timeoutMs: 30_000 });
+    // reg.exe exits 1 when the key does not exist: nothing was left.
+    const out = exitCode === 0 ? stdout : "";
+    const settings = settingsFromRegistry((name) => parseRegQueryValue(out, name)?.data);
+    return {
+      settings,
+      where,
+      consume: async () => {
+        if (!settings.connectKey) return;
+        const removed = await this.run(this.system32("reg.exe"), ["delete", key, "/v", "ConnectKey", "/f"], { timeoutMs: 30_000 });
+        if (removed.exitCode !== 0) throw new Error(`reg delete ${key} /v ConnectKey exited with ${removed.exitCode}: ${(removed.stderr || removed.stdout).trim()}`);
+      },
     };
   }
 
