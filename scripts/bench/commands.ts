@@ -30,14 +30,16 @@ const program = new Command("bench:commands")
   .option("--workers <n>", "simulator processes", "2")
   .option("--dir <dir>", "benchmark state", join(ROOT, ".bench/commands"))
   .option("--no-write", "do not update docs/benchmarks.md")
-  .action(async (options: { runs: string; fanout: string; workers: string; dir: string; write: boolean }) => {
+  .option("--cpu-prof <dir>", "write a CPU profile of the server process to this directory")
+  .action(async (options: { runs: string; fanout: string; workers: string; dir: string; write: boolean; cpuProf?: string }) => {
     const dir = resolve(options.dir);
     const credentials = ensureInitialised(dir, URL_);
     const caPem = readFileSync(dataPaths(dir).caCert, "utf8");
     const api = <T>(method: string, path: string, body?: unknown) =>
       requestJson<T>({ url: `${URL_}${path}`, method, body, ca: caPem, headers: { "x-api-key": credentials.adminApiKey } });
 
-    const server = await startServerProcess(dir, PORT);
+    const profile = options.cpuProf ? ["--cpu-prof", "--cpu-prof-dir", resolve(options.cpuProf)] : [];
+    const server = await startServerProcess(dir, PORT, {}, profile);
     const lines: string[] = [];
     try {
       const roundTrip = await measureRoundTrip(dir, credentials.connectKey, Number(options.runs), api);

@@ -9,6 +9,15 @@ import { z } from "zod";
  */
 export const CONNECT_KEY_PREFIX = "tck_";
 
+/** The characters after the prefix: base64url without padding. */
+export const BASE64URL_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+
+/**
+ * The shape of a connect key, no more: what the install scripts check before a key goes anywhere
+ * (they cannot decode it). A key of this shape may still be invalid; decodeConnectKey says why.
+ */
+export const CONNECT_KEY_SHAPE = /^tck_[A-Za-z0-9_-]+$/;
+
 /** Lower-case hex SHA-256 of the CA certificate's DER bytes, no separators. */
 export const FINGERPRINT_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -45,7 +54,7 @@ export function decodeConnectKey(token: string): ConnectKey {
     throw new ConnectKeyFormatError(`a connect key starts with "${CONNECT_KEY_PREFIX}"; check that it was copied whole`);
   }
   const body = trimmed.slice(CONNECT_KEY_PREFIX.length);
-  if (!/^[A-Za-z0-9_-]+$/.test(body)) {
+  if (!CONNECT_KEY_SHAPE.test(trimmed)) {
     throw new ConnectKeyFormatError("the connect key contains characters outside base64url; check that it was copied whole");
   }
   let json: unknown;

@@ -14,7 +14,7 @@ export const SYSTEMD_PACKAGE_UNIT_DIR = "/usr/lib/systemd/system";
  * ask systemd for a new unit outside it.
  */
 export function renderSystemdUnit(layout: Pick<InstallLayout, "binary" | "packaged">): string {
-  const origin = layout.packaged ? "Installed by the tether-agent package" : "Written by \`tether-agent install\`";
+  const origin = layout.packaged ? "Installed by the tether-agent package" : "Written by `tether-agent install`";
   return `# The Tether agent. ${origin}; change it with \`systemctl edit tether-agent\`
 # (a drop-in survives upgrades). Every setting is explained in docs/service.md.
 [Unit]
