@@ -2,7 +2,8 @@
  * `npm start`: the quickest way to see Tether work. Initialises ./data on first run, serves the control
  * plane on https://127.0.0.1:8443 and starts one agent for this machine, so a device is online at once.
  *   npm start -- --no-local-agent     control plane only
- * Settings: TETHER_DATA_DIR (./data), TETHER_LISTEN (127.0.0.1:8443), TETHER_PUBLIC_URL.
+ * Settings: TETHER_DATA_DIR (./data), TETHER_LISTEN (127.0.0.1:8443), TETHER_PUBLIC_URL,
+ * TETHER_DOWNLOADS_DIR (./dist: the agent binaries and installers the build made).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
@@ -52,7 +53,8 @@ const program = new Command("quickstart")
       throw new Error(`${dataDir} was initialised without the quickstart (no credentials.json): run "npm run server -- serve --data-dir ${dataDir}" instead`);
     }
 
-    const config = loadServeConfig({ dataDir, listen });
+    // A checkout serves what `npm run build:agent` (and build:installers) made.
+    const config = loadServeConfig({ dataDir, listen, downloadsDir: process.env.TETHER_DOWNLOADS_DIR ?? join(ROOT, "dist") });
     const logger = createLogger(config.logLevel);
     const running = await startControlPlane(config, logger);
 
@@ -74,6 +76,7 @@ const program = new Command("quickstart")
         `  export TETHER_URL=${credentials.url} TETHER_CA_FILE=${show(dataPaths(dataDir).caCert)}`,
         `  export TETHER_API_KEY=$(node -p 'require("${resolve(credentialsFile)}").adminApiKey')`,
         "  npm run ctl -- devices list",
+        "  npm run ctl -- install-command      # the one-liner that installs the agent on another machine",
         "Press Ctrl-C to stop.",
         "",
       ].join("\n"),

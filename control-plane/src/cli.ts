@@ -54,6 +54,7 @@ program
   .option("--public-url <url>", "override the URL stored at init (env TETHER_PUBLIC_URL)")
   .option("--tls-cert <file>", "serve this certificate instead of the generated one (env TETHER_TLS_CERT)")
   .option("--tls-key <file>", "its private key (env TETHER_TLS_KEY)")
+  .option("--downloads-dir <dir>", "agent binaries and installers to serve at /downloads, in agent/ and installers/ (env TETHER_DOWNLOADS_DIR; default DATA/downloads)")
   .addOption(new Option("--log-level <level>", "log level (env TETHER_LOG_LEVEL)").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
   .action(async (flags) => {
     let config;

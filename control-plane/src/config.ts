@@ -1,4 +1,5 @@
 import { parseDuration } from "../../shared/src/duration.js";
+import { dataPaths } from "./data-dir.js";
 
 /**
  * Settings of `tether-server serve`. Each comes from its flag, else its TETHER_* environment variable,
@@ -12,6 +13,8 @@ export interface ServeConfig {
   publicUrl: string | undefined;
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
+  /** Agent binaries and installers served at /downloads (docs/service.md, "Installing with the one-liner"). */
+  downloadsDir: string;
   logLevel: string;
   heartbeatSeconds: number;
   deviceCertValiditySeconds: number;
@@ -29,6 +32,7 @@ export interface ServeFlags {
   publicUrl?: string | undefined;
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
+  downloadsDir?: string | undefined;
   logLevel?: string | undefined;
 }
 
@@ -60,6 +64,7 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proc
     publicUrl: flags.publicUrl ?? env.TETHER_PUBLIC_URL,
     tlsCertFile,
     tlsKeyFile,
+    downloadsDir: flags.downloadsDir ?? env.TETHER_DOWNLOADS_DIR ?? dataPaths(dataDir).downloadsDir,
     logLevel,
     heartbeatSeconds: setting("TETHER_HEARTBEAT_INTERVAL", env, "30s"),
     deviceCertValiditySeconds: setting("TETHER_DEVICE_CERT_VALIDITY", env, "90d"),

@@ -14,6 +14,8 @@ export interface DataPaths {
   dataKey: string;
   /** Uploaded command attachments, by SHA-256. */
   filesDir: string;
+  /** Agent binaries and installers to serve, unless --downloads-dir says otherwise. */
+  downloadsDir: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -28,6 +30,7 @@ export function dataPaths(root: string): DataPaths {
     serverKey: join(pkiDir, "server.key"),
     dataKey: join(pkiDir, "data.key"),
     filesDir: join(root, "files"),
+    downloadsDir: join(root, "downloads"),
   };
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { splitPemChain } from "../../shared/src/tls/fingerprint.js";
 import type { ServeConfig } from "./config.js";
 import { dataPaths, initialisedMarker } from "./data-dir.js";
 import { AgentGateway } from "./gateway/gateway.js";
@@ -48,6 +49,7 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
   };
   const externalTls = Boolean(config.tlsCertFile);
   const publicUrl = normalisePublicUrl(config.publicUrl ?? stores.settings.get(SETTING.publicUrl) ?? "");
+  const serverCertPem = readFileSync(config.tlsCertFile ?? paths.serverCert, "utf8");
 
   const gateway = new AgentGateway({
     logger: logger.child({ component: "gateway" }),
@@ -65,6 +67,8 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
     dataKeyFile: paths.dataKey,
     // With a certificate from a public CA, agents trust the system store, so keys carry no pin.
     identity: () => ({ publicUrl, caFingerprint: externalTls ? null : ca.fingerprint }),
+    downloadsDir: config.downloadsDir,
+    serverTls: { certificatePem: splitPemChain(serverCertPem)[0] ?? serverCertPem, caPem: externalTls ? null : ca.certPem },
   });
   const metrics = new Metrics(() => gateway.connectedCount);
   gateway.bind({ service: services.agentSessions, executions: services.executions, dispatcher: services.dispatcher, metrics });
@@ -73,7 +77,7 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
   const server = createServer(
     {
       // The generated certificate is sent with its CA, so an agent can find the CA its connect key pins.
-      cert: externalTls ? readFileSync(config.tlsCertFile!) : readFileSync(paths.serverCert, "utf8") + readFileSync(paths.caCert, "utf8"),
+      cert: externalTls ? serverCertPem : serverCertPem + ca.certPem,
       key: readFileSync(config.tlsKeyFile ?? paths.serverKey),
       // Client certificates are asked for, verified against our CA, but not required: REST clients
       // have none. The gateway refuses an agent whose certificate did not verify.
@@ -91,6 +95,11 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const listenUrl = `https://${host}:${address.port}`;
   services.scheduler.start();
+  // Hashing the agent binaries (≈ 100 MB each) now spares the first install that wait.
+  services.downloads.warm().then(
+    (files) => logger.info({ dir: config.downloadsDir, files }, "agent downloads ready"),
+    (error: unknown) => logger.warn({ err: error, dir: config.downloadsDir }, "could not read the downloads directory"),
+  );
   const expiry = setInterval(() => {
     services.dispatcher.expire();
     services.portalAuth.sweep();
@@ -113,6 +122,7 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        services.executions.close();
         db.close();
         logger.info("control plane stopped");
       })();

@@ -103,10 +103,16 @@ describe("authentication and roles, for every route in the OpenAPI document", ()
     const protectedRoutes = routes.filter((r) => r.op.security !== undefined);
     // The document must really list the API, or this test would pass on nothing.
     expect(protectedRoutes.length).toBeGreaterThanOrEqual(20);
-    // Without an API key: health, enrollment (connect key in the body) and agent routes (client certificate).
+    // Without an API key: health, enrollment (connect key in the body), agent routes (client
+    // certificate), the portal (its own sessions), and agent downloads with the install scripts.
     expect(routes.filter((r) => r.op.security === undefined).map((r) => `${r.method} ${r.path}`).sort()).toEqual([
       "get /agent/v1/files/{sha256}",
       "get /api/v1/health",
+      "get /downloads",
+      "get /downloads/SHA256SUMS",
+      "get /downloads/{name}",
+      "get /install.ps1",
+      "get /install.sh",
       "get /portal/v1/me",
       "post /agent/v1/enroll",
       "post /portal/v1/activate",

@@ -8,6 +8,7 @@ import { registerConnectKeyCommands } from "./commands/connect-keys.js";
 import { registerDeviceGroupCommands } from "./commands/device-groups.js";
 import { registerDeviceCommands } from "./commands/devices.js";
 import { registerEventCommands } from "./commands/events.js";
+import { registerInstallCommand } from "./commands/install-command.js";
 import { registerResultCommands } from "./commands/results.js";
 import { registerRunCommand } from "./commands/run.js";
 import { registerSessionCommands } from "./commands/session.js";
@@ -37,5 +38,6 @@ registerResultCommands(program);
 registerEventCommands(program);
 registerApiKeyCommands(program);
 registerConnectKeyCommands(program);
+registerInstallCommand(program);
 
 await runCli(program);

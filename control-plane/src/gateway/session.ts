@@ -85,9 +85,13 @@ export class AgentSession {
     try {
       this.handle(parsed.message);
     } catch (error) {
-      this.host.logger.error({ deviceId: this.deviceId, err: error, type: parsed.message.type }, "failed to handle agent message");
-      this.send(protocolError("internal_error", "the server failed to handle this message", parsed.message.type));
+      this.failed(error, parsed.message.type);
     }
+  }
+
+  private failed(error: unknown, type: string): void {
+    this.host.logger.error({ deviceId: this.deviceId, err: error, type }, "failed to handle agent message");
+    this.send(protocolError("internal_error", "the server failed to handle this message", type));
   }
 
   private handle(message: AgentMessage): void {
@@ -139,13 +143,19 @@ export class AgentSession {
         return;
       }
       case "exec.started":
-        this.host.executions.started(this.deviceId, message.executionId, message.startedAt);
+        this.host.executions.started(this.deviceId, message.executionId, message.startedAt).catch((error: unknown) => this.failed(error, message.type));
         return;
       case "exec.output":
         this.host.executions.output(this.deviceId, message.executionId, message.stream, message.chunk);
         return;
       case "exec.result":
-        if (this.host.executions.result(this.deviceId, message)) this.send({ type: "exec.ack", executionId: message.executionId });
+        // Acknowledged only once the result is committed: until then the agent keeps it in its outbox.
+        this.host.executions
+          .result(this.deviceId, message)
+          .then((ack) => {
+            if (ack) this.send({ type: "exec.ack", executionId: message.executionId });
+          })
+          .catch((error: unknown) => this.failed(error, message.type));
         return;
       case "error":
         this.host.logger.warn({ deviceId: this.deviceId, code: message.code, problem: message.message }, "agent reported an error");

@@ -16,6 +16,7 @@ import { commandRoutes } from "./routes/commands.js";
 import { connectKeyRoutes } from "./routes/connect-keys.js";
 import { deviceGroupRoutes } from "./routes/device-groups.js";
 import { deviceRoutes } from "./routes/devices.js";
+import { downloadRoutes } from "./routes/downloads.js";
 import { fileRoutes } from "./routes/files.js";
 import { portalActivationRoutes } from "./routes/portal-activation.js";
 import { portalRoutes } from "./routes/portal.js";
@@ -50,6 +51,7 @@ export function allRoutes(services: Services, version: string): AnyRoute[] {
     ...commandResultRoutes(services),
     ...fileRoutes(services),
     ...agentRoutes(services),
+    ...downloadRoutes(services),
     ...portalActivationRoutes(services),
     ...portalRoutes(services),
   ];

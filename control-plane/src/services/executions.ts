@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { ExecResult, ExecutionSpecMessage } from "../../../shared/src/protocol/commands.js";
 import type { Actor, RequestContext } from "../domain/actor.js";
 import { ACTIVE_STATUSES, OUTPUT_LIMIT_BYTES, type Command, type Execution } from "../domain/command.js";
@@ -7,7 +8,7 @@ import { newId } from "../ids.js";
 import type { Stores } from "../store/index.js";
 import { audit } from "./audit.js";
 import type { Dispatcher } from "./dispatcher.js";
-import { OutputTail } from "./output-tail.js";
+import { ExecutionReports } from "./execution-reports.js";
 
 /** What one run executes, whether from a saved command or ad hoc. */
 export interface RunSpec {
@@ -34,16 +35,19 @@ export interface LaunchResult {
 
 /**
  * Runs (fan-out to executions, one per device, in one transaction), results, cancellation, and the
- * agent's side: started, output, result. Results are written once per execution id, whatever the
- * number of times an agent re-sends them.
+ * agent's side (started, output, result: see ExecutionReports). Results are written once per
+ * execution id, whatever the number of times an agent re-sends them.
  */
 export class ExecutionService {
-  private readonly live = new Map<string, { deviceId: string; stdout: OutputTail; stderr: OutputTail }>();
+  private readonly reports: ExecutionReports;
 
   constructor(
     private readonly stores: Stores,
     private readonly dispatcher: Dispatcher,
-  ) {}
+    logger: Logger,
+  ) {
+    this.reports = new ExecutionReports(stores, dispatcher, logger);
+  }
 
   launch(ctx: RequestContext, spec: RunSpec, narrowTo?: string[]): LaunchResult {
     const runId = newId("run", ctx.now.getTime());
@@ -61,11 +65,12 @@ export class ExecutionService {
       const executions = [];
       const requestedAt = ctx.now.toISOString();
       const expiresAt = new Date(ctx.now.getTime() + spec.queueTtlSeconds * 1000).toISOString();
+      const osOf = this.stores.devices.osOf(deviceIds);
       for (const deviceId of deviceIds.sort()) {
-        const device = this.stores.devices.get(deviceId);
-        if (!device) continue;
-        if (device.os !== spec.os) {
-          skipped.push({ deviceId, reason: `the device runs ${device.os}, the command is for ${spec.os}` });
+        const os = osOf.get(deviceId);
+        if (os === undefined) continue;
+        if (os !== spec.os) {
+          skipped.push({ deviceId, reason: `the device runs ${os}, the command is for ${spec.os}` });
           continue;
         }
         const id = newId("exe", ctx.now.getTime());
@@ -102,11 +107,7 @@ export class ExecutionService {
   get(id: string, actor: Actor): Execution {
     const execution = this.stores.executions.get(id);
     if (!execution || !this.visible(execution, actor)) throw new NotFoundError("command result", id);
-    const live = this.live.get(id);
-    if (live && execution.status === "running") {
-      return { ...execution, stdout: live.stdout.text(), stderr: live.stderr.text(), stdoutTruncated: live.stdout.truncated, stderrTruncated: live.stderr.truncated };
-    }
-    return execution;
+    return this.reports.withLiveOutput(execution);
   }
 
   /** Queued: canceled at once. Sent or running: the agent is told to kill it and reports `canceled`. */
@@ -124,30 +125,24 @@ export class ExecutionService {
     return this.get(id, ctx.actor);
   }
 
-  // The agent's side.
+  // The agent's side, applied in batches by ExecutionReports.
 
-  started(deviceId: string, executionId: string, startedAt: string): void {
-    if (this.stores.executions.markStarted(executionId, deviceId, startedAt)) {
-      this.live.set(executionId, { deviceId, stdout: new OutputTail(OUTPUT_LIMIT_BYTES), stderr: new OutputTail(OUTPUT_LIMIT_BYTES) });
-    }
+  started(deviceId: string, executionId: string, startedAt: string): Promise<void> {
+    return this.reports.started(deviceId, executionId, startedAt);
   }
 
-  /** Live output, from the device the execution runs on only. */
   output(deviceId: string, executionId: string, stream: "stdout" | "stderr", chunk: string): void {
-    const live = this.live.get(executionId);
-    if (live?.deviceId === deviceId) live[stream].append(chunk);
+    this.reports.output(deviceId, executionId, stream, chunk);
   }
 
-  /** Stores a result once. Returns whether the agent should be acknowledged (the id is this device's). */
-  result(deviceId: string, result: ExecResult): boolean {
-    const { type: _type, executionId, ...fields } = result;
-    const stored = this.stores.executions.finish(executionId, deviceId, fields);
-    if (stored) {
-      this.live.delete(executionId);
-      this.dispatcher.kick([deviceId]);
-    }
-    const execution = this.stores.executions.get(executionId);
-    return execution?.deviceId === deviceId;
+  /** Resolves once stored with whether the agent should be acknowledged (the id is this device's). */
+  result(deviceId: string, result: ExecResult): Promise<boolean> {
+    return this.reports.result(deviceId, result);
+  }
+
+  /** Applies the reports that wait, and takes no more: call before the database closes. */
+  close(): void {
+    this.reports.close();
   }
 
   private resolveTargets(targets: RunSpec["targets"]): Set<string> {

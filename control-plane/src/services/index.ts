@@ -14,13 +14,14 @@ import { DeviceGroupService } from "./device-groups.js";
 import { DeviceRevisions } from "./device-revisions.js";
 import { DeviceService } from "./devices.js";
 import { Dispatcher } from "./dispatcher.js";
+import { DownloadService } from "./downloads.js";
 import { EnrollmentService } from "./enrollment.js";
 import { EventService } from "./events.js";
 import { ExecutionService } from "./executions.js";
 import { FileService } from "./files.js";
 import { MfaService } from "./mfa.js";
 import { PortalAuthService } from "./portal-auth.js";
-import type { AgentChannel, AgentPresence, DeviceCertificateSigner, Mailer, ServerIdentity } from "./ports.js";
+import type { AgentChannel, AgentPresence, DeviceCertificateSigner, Mailer, ServerIdentity, ServerTls } from "./ports.js";
 import { CommandScheduler } from "./scheduler.js";
 import { SecretBox } from "./secret-box.js";
 import { loadImportConfig, type ImportConfig } from "./user-import-config.js";
@@ -51,6 +52,8 @@ export interface Services {
   mfa: MfaService;
   /** The user portal's sign-in, sessions and password changes. */
   portalAuth: PortalAuthService;
+  /** Agent downloads, the install scripts and their one-liners. */
+  downloads: DownloadService;
 }
 
 export interface ServiceDeps {
@@ -71,6 +74,10 @@ export interface ServiceDeps {
   dataKeyFile?: string;
   /** Sessions, lock-out and rate limits of the user portal; absent: read from the TETHER_* environment. */
   portalConfig?: PortalConfig;
+  /** The directory of agent downloads; absent: nothing to download. */
+  downloadsDir?: string;
+  /** The certificate the server presents and its own CA, for the install scripts; absent: the system trust store. */
+  serverTls?: ServerTls;
 }
 
 export function createServices(stores: Stores, deps: ServiceDeps): Services {
@@ -78,7 +85,7 @@ export function createServices(stores: Stores, deps: ServiceDeps): Services {
   const revisions = new DeviceRevisions(stores);
   const deviceGroups = new DeviceGroupService(stores, revisions);
   const dispatcher = new Dispatcher(stores, deps.channel, deps.logger, () => deps.clock.now());
-  const executions = new ExecutionService(stores, dispatcher);
+  const executions = new ExecutionService(stores, dispatcher, deps.logger);
   const commands = new CommandService(stores, executions);
   const scheduler = new CommandScheduler(stores, commands, deps.clock, deps.logger);
   commands.onScheduleChange(scheduler);
@@ -119,6 +126,11 @@ export function createServices(stores: Stores, deps: ServiceDeps): Services {
     userImport,
     mfa,
     portalAuth,
+    downloads: new DownloadService({
+      dir: deps.downloadsDir,
+      tls: deps.serverTls,
+      publicUrl: () => deps.identity().publicUrl,
+    }),
   };
 }
 

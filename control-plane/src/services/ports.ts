@@ -31,6 +31,14 @@ export interface ServerIdentity {
   caFingerprint: string | null;
 }
 
+/** What clients see of the server's TLS, for the install scripts and their one-liners. */
+export interface ServerTls {
+  /** PEM of the certificate the server presents (the leaf). */
+  certificatePem: string;
+  /** PEM of the server's own CA when its certificate comes from it; null with a publicly trusted one (`--tls-cert`). */
+  caPem: string | null;
+}
+
 /** Sending to live agents, for the command dispatcher. */
 export interface AgentChannel {
   /** True when the device has a welcomed session that announced this capability. */

@@ -1,10 +1,10 @@
-import type { Statement } from "better-sqlite3";
 import type { ObjectType, SubjectType } from "../domain/binding.js";
 import type { PosixGroup } from "../domain/user-group.js";
 import type { SshKey, UserState } from "../domain/user.js";
 import type { DeviceFacts, DevicePaths, GroupPathRow, PathRow, UserFacts, UserGroupFacts } from "../services/effective-users.js";
 import { sudoOf } from "./bindings.js";
 import type { Db } from "./db.js";
+import { StatementCache } from "./statements.js";
 
 /**
  * The directory as a graph, read with SQL: every path from users to devices (user → [user group] →
@@ -132,22 +132,15 @@ function toPathRow(row: PathSqlRow): PathRow {
 
 export class DirectoryGraphStore {
   /** The hot statements, prepared once: a desired-state fetch per device runs them all. */
-  private readonly statements = new Map<string, Statement>();
+  private readonly statements: StatementCache;
 
-  constructor(private readonly db: Db) {}
-
-  private statement(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+  constructor(private readonly db: Db) {
+    this.statements = new StatementCache(db);
   }
 
   /** Runs a statement whose one parameter is a set of ids (a JSON array for json_each). */
   private allFor<Row>(sql: string, ids: readonly string[]): Row[] {
-    return this.statement(sql).all(JSON.stringify(ids)) as Row[];
+    return this.statements.prepare(sql).all(JSON.stringify(ids)) as Row[];
   }
 
   /** Every path that ends at one of these devices: the direct ones, and each of their device groups' once. */
@@ -177,7 +170,7 @@ export class DirectoryGraphStore {
   /** Every path that starts at one of these users. */
   pathsFromUsers(userIds: readonly string[]): PathRow[] {
     const u = userCte({ ids: userIds });
-    const rows = this.statement(`WITH ${u.sql} ${PATHS_FROM_USERS}`).all(u.params) as PathSqlRow[];
+    const rows = this.statements.prepare(`WITH ${u.sql} ${PATHS_FROM_USERS}`).all(u.params) as PathSqlRow[];
     return rows.map(toPathRow);
   }
 
@@ -242,7 +235,7 @@ export class DirectoryGraphStore {
   }
 
   nodeExists(type: SubjectType | ObjectType, id: string): boolean {
-    return this.statement(`SELECT 1 FROM ${NODE_TABLES[type]} WHERE id = ?`).get(id) !== undefined;
+    return this.statements.prepare(`SELECT 1 FROM ${NODE_TABLES[type]} WHERE id = ?`).get(id) !== undefined;
   }
 
   /** Which of these ids are users that exist. */

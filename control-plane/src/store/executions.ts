@@ -3,6 +3,7 @@ import { EXECUTION_LIST, type Execution, type ExecutionStatus } from "../domain/
 import type { ListQuery, Page } from "../domain/list-query.js";
 import type { Db } from "./db.js";
 import { listPage } from "./page.js";
+import { StatementCache } from "./statements.js";
 
 interface Row {
   id: string;
@@ -10,7 +11,6 @@ interface Row {
   command_id: string | null;
   command_name: string | null;
   device_id: string;
-  spec: string;
   parallel: number;
   status: ExecutionStatus;
   requested_by: string | null;
@@ -26,12 +26,10 @@ interface Row {
   stderr_truncated: number;
   error: string | null;
   cancel_requested: number;
-  /** Insertion order: ids made in the same millisecond do not sort by creation. */
-  rowid?: number;
 }
 
 const SUMMARY_COLUMNS =
-  "id, run_id, command_id, command_name, device_id, spec, parallel, status, requested_by, requested_at, expires_at, sent_at, started_at, finished_at, exit_code, stdout_truncated, stderr_truncated, error, cancel_requested";
+  "id, run_id, command_id, command_name, device_id, parallel, status, requested_by, requested_at, expires_at, sent_at, started_at, finished_at, exit_code, stdout_truncated, stderr_truncated, error, cancel_requested";
 
 function toExecution(row: Row): Execution {
   return {
@@ -79,7 +77,11 @@ export interface Dispatchable {
   cancelRequested: boolean;
 }
 
-const toDispatchable = (r: Row): Dispatchable => ({
+/** The spec is read only to send it: lists and a run's answer leave it out. */
+type DispatchRow = Pick<Row, "id" | "device_id" | "parallel" | "status" | "cancel_requested"> & { spec: string };
+const DISPATCH_COLUMNS = "id, device_id, spec, parallel, status, cancel_requested";
+
+const toDispatchable = (r: DispatchRow): Dispatchable => ({
   id: r.id,
   deviceId: r.device_id,
   spec: JSON.parse(r.spec) as ExecutionSpecMessage,
@@ -88,10 +90,14 @@ const toDispatchable = (r: Row): Dispatchable => ({
 });
 
 export class ExecutionStore {
-  constructor(private readonly db: Db) {}
+  private readonly statements: StatementCache;
+
+  constructor(private readonly db: Db) {
+    this.statements = new StatementCache(db);
+  }
 
   insert(executions: readonly NewExecution[]): void {
-    const stmt = this.db.prepare(
+    const stmt = this.statements.prepare(
       `INSERT INTO executions (id, run_id, command_id, command_name, device_id, spec, parallel, status, requested_by, requested_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
     );
@@ -101,13 +107,20 @@ export class ExecutionStore {
   }
 
   get(id: string): Execution | undefined {
-    const row = this.db.prepare("SELECT * FROM executions WHERE id = ?").get(id) as Row | undefined;
+    const row = this.statements.prepare("SELECT * FROM executions WHERE id = ?").get(id) as Row | undefined;
     return row && toExecution(row);
   }
 
+  /** In the order of `ids`; unknown ids are left out. */
   byIds(ids: readonly string[]): Execution[] {
-    const stmt = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM executions WHERE id = ?`);
-    return ids.map((id) => stmt.get(id) as Row | undefined).filter((r): r is Row => r !== undefined).map(toExecution);
+    const rows = this.statements
+      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM executions WHERE id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(ids)) as Row[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toExecution(row)] : [];
+    });
   }
 
   /** `onlyRunner`: restrict to executions of commands this API key is a runner of. */
@@ -117,39 +130,61 @@ export class ExecutionStore {
   }
 
   /**
-   * What to send a device now: every queued parallel execution, and the oldest queued sequential one
-   * unless a sequential one is already out (sent or running). Per-device order is insertion order.
+   * What to send these devices now, oldest first: per device, every queued parallel execution, and
+   * the oldest queued sequential one unless a sequential one is already out (sent or running).
+   * Per-device order is insertion order. One query for the whole set, so a fan-out to thousands of
+   * devices does not run thousands of statements.
    */
-  due(deviceId: string, now: string): Dispatchable[] {
-    const queued = this.db
-      .prepare(`SELECT ${SUMMARY_COLUMNS}, rowid FROM executions WHERE device_id = ? AND status = 'queued' AND expires_at > ? ORDER BY rowid`)
-      .all(deviceId, now) as Row[];
-    const busy = this.db
-      .prepare("SELECT 1 FROM executions WHERE device_id = ? AND status IN ('sent', 'running') AND parallel = 0 LIMIT 1")
-      .get(deviceId) !== undefined;
-    const out = queued.filter((r) => r.parallel === 1);
-    const nextSequential = queued.find((r) => r.parallel === 0);
-    if (nextSequential && !busy) out.push(nextSequential);
-    return out.sort((a, b) => a.rowid! - b.rowid!).map(toDispatchable);
+  due(deviceIds: readonly string[], now: string): Dispatchable[] {
+    const devices = JSON.stringify(deviceIds);
+    // `+expires_at` keeps the planner on the (device_id, status) index: on the (status, expires_at)
+    // one it would walk every queued execution of every device. ORDER BY rowid is insertion order
+    // (ids made in the same millisecond do not sort by creation).
+    const queued = this.statements
+      .prepare(
+        `SELECT ${DISPATCH_COLUMNS} FROM executions
+         WHERE device_id IN (SELECT value FROM json_each(?)) AND status = 'queued' AND +expires_at > ? ORDER BY rowid`,
+      )
+      .all(devices, now) as DispatchRow[];
+    const busy = new Set(
+      (
+        this.statements
+          .prepare("SELECT DISTINCT device_id FROM executions WHERE device_id IN (SELECT value FROM json_each(?)) AND status IN ('sent', 'running') AND parallel = 0")
+          .all(devices) as { device_id: string }[]
+      ).map((r) => r.device_id),
+    );
+    return queued
+      .filter((r) => {
+        if (r.parallel === 1) return true;
+        if (busy.has(r.device_id)) return false;
+        busy.add(r.device_id); // the oldest sequential one goes out; the next waits for its result
+        return true;
+      })
+      .map(toDispatchable);
   }
 
   /** Executions handed to the agent whose result has not arrived: re-sent after a reconnect. */
   outstanding(deviceId: string): Dispatchable[] {
-    return (this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM executions WHERE device_id = ? AND status IN ('sent', 'running') ORDER BY rowid`).all(deviceId) as Row[]).map(toDispatchable);
+    return (this.statements.prepare(`SELECT ${DISPATCH_COLUMNS} FROM executions WHERE device_id = ? AND status IN ('sent', 'running') ORDER BY rowid`).all(deviceId) as DispatchRow[]).map(toDispatchable);
   }
 
   /** Devices with queued work, for a dispatcher sweep after start-up. */
   devicesWithQueued(): string[] {
-    return (this.db.prepare("SELECT DISTINCT device_id FROM executions WHERE status = 'queued'").all() as { device_id: string }[]).map((r) => r.device_id);
+    return (this.statements.prepare("SELECT DISTINCT device_id FROM executions WHERE status = 'queued'").all() as { device_id: string }[]).map((r) => r.device_id);
+  }
+
+  /** The device an execution belongs to, if it exists. */
+  deviceOf(id: string): string | undefined {
+    return (this.statements.prepare("SELECT device_id FROM executions WHERE id = ?").get(id) as { device_id: string } | undefined)?.device_id;
   }
 
   markSent(id: string, at: string): boolean {
-    return this.db.prepare("UPDATE executions SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'queued'").run(at, id).changes > 0;
+    return this.statements.prepare("UPDATE executions SET status = 'sent', sent_at = ? WHERE id = ? AND status = 'queued'").run(at, id).changes > 0;
   }
 
   markStarted(id: string, deviceId: string, at: string): boolean {
     return (
-      this.db.prepare("UPDATE executions SET status = 'running', started_at = ? WHERE id = ? AND device_id = ? AND status IN ('queued', 'sent')").run(at, id, deviceId)
+      this.statements.prepare("UPDATE executions SET status = 'running', started_at = ? WHERE id = ? AND device_id = ? AND status IN ('queued', 'sent')").run(at, id, deviceId)
         .changes > 0
     );
   }
@@ -157,7 +192,7 @@ export class ExecutionStore {
   /** Stores a final result once; a repeated result for the same id changes nothing (returns false). */
   finish(id: string, deviceId: string, result: Omit<ExecResult, "type" | "executionId">): boolean {
     return (
-      this.db
+      this.statements
         .prepare(
           `UPDATE executions SET status = ?, exit_code = ?, stdout = ?, stderr = ?, stdout_truncated = ?, stderr_truncated = ?,
              started_at = COALESCE(started_at, ?), finished_at = ?, error = ?
@@ -181,8 +216,8 @@ export class ExecutionStore {
 
   /** Marks queued executions whose time to live passed; returns their ids. */
   expire(now: string): { id: string; deviceId: string }[] {
-    const rows = this.db.prepare("SELECT id, device_id FROM executions WHERE status = 'queued' AND expires_at <= ?").all(now) as { id: string; device_id: string }[];
-    const stmt = this.db.prepare("UPDATE executions SET status = 'expired', finished_at = ? WHERE id = ? AND status = 'queued'");
+    const rows = this.statements.prepare("SELECT id, device_id FROM executions WHERE status = 'queued' AND expires_at <= ?").all(now) as { id: string; device_id: string }[];
+    const stmt = this.statements.prepare("UPDATE executions SET status = 'expired', finished_at = ? WHERE id = ? AND status = 'queued'");
     for (const r of rows) stmt.run(now, r.id);
     return rows.map((r) => ({ id: r.id, deviceId: r.device_id }));
   }
@@ -190,13 +225,13 @@ export class ExecutionStore {
   /** Cancels a queued execution at once; false if it is no longer queued. */
   cancelQueued(id: string, at: string): boolean {
     return (
-      this.db
+      this.statements
         .prepare("UPDATE executions SET status = 'canceled', finished_at = ?, cancel_requested = 1, error = 'canceled before delivery' WHERE id = ? AND status = 'queued'")
         .run(at, id).changes > 0
     );
   }
 
   requestCancel(id: string): void {
-    this.db.prepare("UPDATE executions SET cancel_requested = 1 WHERE id = ?").run(id);
+    this.statements.prepare("UPDATE executions SET cancel_requested = 1 WHERE id = ?").run(id);
   }
 }
