@@ -14,6 +14,7 @@ describe("native agent binary: linux-x64", () => {
   let built: string;
   let binary: string;
   let cp: TestControlPlane;
+  let root: string;
   const agents: BinaryProcess[] = [];
 
   beforeAll(async () => {
@@ -23,6 +24,7 @@ describe("native agent binary: linux-x64", () => {
     await copyFile(built, binary);
     await execa("chmod", ["755", binary]);
     cp = await startControlPlane({ env: { TETHER_HEARTBEAT_INTERVAL: "2s" } });
+    root = await tempDir("tether-install-root-");
   }, BUILD_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -83,5 +85,39 @@ describe("native agent binary: linux-x64", () => {
     const exit = await agent.stop();
     expect(exit.code).toBe(0);
     expect(agent.logs()).not.toMatch(/ExperimentalWarning|single-executable/i);
+  }, 120_000);
+
+  it("installs with the control plane's one-liner (real curl and sh) into a scratch root, and the installed agent enrolls", async () => {
+    // The control plane serves this build from its downloads directory, as `npm start` serves dist/.
+    const downloads = await tempDir();
+    await execa("mkdir", ["-p", join(downloads, "agent")]);
+    await copyFile(built, join(downloads, "agent/tether-agent-linux-x64"));
+    const server = await startControlPlane({ env: { TETHER_DOWNLOADS_DIR: downloads } });
+    try {
+      const commands = (await server.api("GET", "/api/v1/install-commands")).body as { linux: string };
+      expect(commands.linux).toMatch(/--pinnedpubkey 'sha256\/\/[A-Za-z0-9+/=]+'/);
+      // The tests run as root, and CI machines need not have sudo: the one-liner without it.
+      const oneLiner = `${commands.linux.replace("sudo ", "").replace("CONNECT_KEY", server.connectKey)} --display-name 'front desk' --root '${root}' --no-start`;
+      const result = await execa("bash", ["-o", "pipefail", "-c", oneLiner], { reject: false, all: true, stdin: "ignore" });
+      expect(result.exitCode, result.all).toBe(0);
+
+      const installed = join(root, "usr/local/bin/tether-agent");
+      expect(await sha256File(installed)).toBe(await sha256File(built));
+      const config = join(root, "etc/tether-agent/agent.json");
+      expect(JSON.parse(await readFile(config, "utf8"))).toEqual({ connectKey: server.connectKey, displayName: "front desk" });
+      expect((await stat(config)).mode & 0o777).toBe(0o600);
+      expect(existsSync(join(root, "etc/systemd/system/tether-agent.service"))).toBe(true);
+
+      const state = await tempDir();
+      const agent = startBinary(installed, ["run", "--config", config, "--state-dir", state]);
+      agents.push(agent);
+      const device = await waitFor(async () => {
+        const page = (await server.api("GET", "/api/v1/devices?filter=status:eq:online")).body as { results: { displayName: string }[] };
+        return page.results.find((d) => d.displayName === "front desk") ?? false;
+      }, { timeoutMs: 30_000, message: `the installed agent online; its log:\n${agent.logs()}` });
+      expect(device).toMatchObject({ displayName: "front desk" });
+    } finally {
+      await server.cleanup();
+    }
   }, 120_000);
 });
