@@ -8,6 +8,7 @@
  */
 import { fork, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { runCli } from "../../shared/src/cli/run-cli.js";
@@ -16,11 +17,12 @@ import { generateKeyAndCsr } from "../../agent/src/identity/csr.js";
 import { dataPaths } from "../../control-plane/src/data-dir.js";
 import { ensureIdentities, ensureInitialised } from "../sim/fleet.js";
 import type { FromWorker, ToWorker } from "../sim/protocol.js";
-import { machineDescription, replaceSection } from "./machine.js";
+import { machineDescription, processCpuMs, replaceSection } from "./machine.js";
 import { startServerProcess, stopServerProcess } from "./server-process.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const PORT = 18_601;
+const NATIVE_AGENT = join(ROOT, "dist/agent/tether-agent-linux-x64");
 const URL_ = `https://127.0.0.1:${PORT}`;
 const FINAL = new Set(["succeeded", "failed", "timed_out", "canceled", "interrupted", "error", "expired"]);
 
@@ -31,7 +33,8 @@ const program = new Command("bench:commands")
   .option("--dir <dir>", "benchmark state", join(ROOT, ".bench/commands"))
   .option("--no-write", "do not update docs/benchmarks.md")
   .option("--cpu-prof <dir>", "write a CPU profile of the server process to this directory")
-  .action(async (options: { runs: string; fanout: string; workers: string; dir: string; write: boolean; cpuProf?: string }) => {
+  .option("--agent <kind>", "the round trip's agent: binary (dist/agent/tether-agent-linux-x64, what machines run) or source (tsx)", existsSync(NATIVE_AGENT) ? "binary" : "source")
+  .action(async (options: { runs: string; fanout: string; workers: string; dir: string; write: boolean; cpuProf?: string; agent: string }) => {
     const dir = resolve(options.dir);
     const credentials = ensureInitialised(dir, URL_);
     const caPem = readFileSync(dataPaths(dir).caCert, "utf8");
@@ -42,20 +45,24 @@ const program = new Command("bench:commands")
     const server = await startServerProcess(dir, PORT, {}, profile);
     const lines: string[] = [];
     try {
-      const roundTrip = await measureRoundTrip(dir, credentials.connectKey, Number(options.runs), api);
+      const roundTrip = await measureRoundTrip(dir, credentials.connectKey, Number(options.runs), options.agent, api);
       lines.push(
-        `Round trip (REST request → stored result) with a real agent running \`echo hi\`, ${options.runs} runs one after another: ` +
+        `Round trip (REST request → stored result) with a real agent (${options.agent === "binary" ? "the native linux-x64 binary" : "from source, with tsx"}) running \`echo hi\`, ${options.runs} runs one after another: ` +
           `median **${roundTrip.median.toFixed(1)} ms**, p99 ${roundTrip.p99.toFixed(1)} ms, min ${roundTrip.min.toFixed(1)} ms.`,
       );
       const counts = options.fanout.split(",").map(Number);
-      const fanout = await measureFanout(dir, credentials, caPem, counts, Number(options.workers), api);
+      const fanout = await measureFanout(dir, credentials, caPem, counts, Number(options.workers), api, server.pid!);
       lines.push(
         "",
-        "Fan-out: one ad-hoc run to N simulated agents that answer at once (real mTLS sessions); time from the REST request until every result is stored.",
+        "Fan-out: one ad-hoc run to N simulated agents that answer at once (real mTLS sessions); time from the REST request until every result is stored,",
+        "the CPU time the server process used for it (less noisy than wall time on a shared machine), and the 1-minute load average at the end.",
         "",
-        "| agents | executions created (s) | all results stored (s) | per 1,000 (s) |",
-        "|---:|---:|---:|---:|",
-        ...fanout.map((f) => `| ${f.n} | ${f.createdSeconds.toFixed(2)} | ${f.doneSeconds.toFixed(2)} | ${((f.doneSeconds * 1000) / f.n).toFixed(2)} |`),
+        "| agents | executions created (s) | all results stored (s) | per 1,000 (s) | server CPU (s) | load average |",
+        "|---:|---:|---:|---:|---:|---:|",
+        ...fanout.map(
+          (f) =>
+            `| ${f.n} | ${f.createdSeconds.toFixed(2)} | ${f.doneSeconds.toFixed(2)} | ${((f.doneSeconds * 1000) / f.n).toFixed(2)} | ${f.serverCpuSeconds.toFixed(2)} | ${f.load.toFixed(1)} |`,
+        ),
       );
     } finally {
       await stopServerProcess(server);
@@ -71,8 +78,12 @@ const program = new Command("bench:commands")
 
 type Api = <T>(method: string, path: string, body?: unknown) => Promise<{ status: number; body: T | undefined }>;
 
-async function measureRoundTrip(dir: string, connectKey: string, runs: number, api: Api) {
-  const agent = spawn(process.execPath, ["--import", "tsx", join(ROOT, "agent/src/cli.ts"), "run", "--state-dir", join(dir, "agent"), "--connect-key", connectKey], {
+async function measureRoundTrip(dir: string, connectKey: string, runs: number, kind: string, api: Api) {
+  if (kind !== "binary" && kind !== "source") throw new Error(`--agent: binary or source, not ${kind}`);
+  // Starting a process costs more the more memory its parent maps (fork copies the page tables), so the
+  // agent under tsx (≈ 250 MiB) spawns scripts several times slower than the native binary (≈ 70 MiB).
+  const [file, args] = kind === "binary" ? [NATIVE_AGENT, []] : [process.execPath, ["--import", "tsx", join(ROOT, "agent/src/cli.ts")]];
+  const agent = spawn(file, [...args, "run", "--state-dir", join(dir, "agent"), "--connect-key", connectKey], {
     cwd: ROOT,
     env: { ...process.env, TETHER_LOG_LEVEL: "warn" },
     stdio: ["ignore", "ignore", "inherit"],
@@ -111,7 +122,9 @@ async function measureFanout(
   counts: number[],
   workerCount: number,
   api: Api,
+  serverPid: number,
 ) {
+  const serverCpuMs = () => processCpuMs(serverPid, (path) => readFileSync(path, "utf8"));
   const keyPath = join(dir, "sim-key.pem");
   if (!existsSync(keyPath)) writeFileSync(keyPath, generateKeyAndCsr("sim").keyPem, { mode: 0o600 });
   const keyPem = readFileSync(keyPath, "utf8");
@@ -145,6 +158,7 @@ async function measureFanout(
     for (const n of counts) {
       const devices = identities.slice(0, n).map((i) => i.deviceId);
       const started = performance.now();
+      const cpuBefore = serverCpuMs();
       const created = await api<{ runId: string; executions: unknown[] }>("POST", "/api/v1/command-runs", { script: "echo hi", os: "linux", targets: { devices } });
       if (created.status !== 201) throw new Error(`run failed: ${JSON.stringify(created.body)}`);
       const createdSeconds = (performance.now() - started) / 1000;
@@ -155,8 +169,10 @@ async function measureFanout(
         await sleep(50);
       }
       const doneSeconds = (performance.now() - started) / 1000;
-      console.log(`fan-out ${n}: created in ${createdSeconds.toFixed(2)} s, all stored in ${doneSeconds.toFixed(2)} s`);
-      results.push({ n, createdSeconds, doneSeconds });
+      const serverCpuSeconds = (serverCpuMs() - cpuBefore) / 1000;
+      const load = loadavg()[0]!;
+      console.log(`fan-out ${n}: created in ${createdSeconds.toFixed(2)} s, all stored in ${doneSeconds.toFixed(2)} s, server CPU ${serverCpuSeconds.toFixed(2)} s, load ${load.toFixed(1)}`);
+      results.push({ n, createdSeconds, doneSeconds, serverCpuSeconds, load });
     }
     return results;
   } finally {

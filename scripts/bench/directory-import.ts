@@ -30,6 +30,7 @@ import { createStores } from "../../control-plane/src/store/index.js";
 import { loadUserConfig } from "../../control-plane/src/user-config.js";
 import { requestJson } from "../../shared/src/http-client.js";
 import type { DirectorySection } from "./directory.js";
+import { processCpuMs } from "./machine.js";
 import { startServerProcess, stopServerProcess } from "./server-process.js";
 
 const PASSWORD_BASE = "bench-password-";
@@ -162,12 +163,12 @@ async function overHttp(dir: string, csv: string): Promise<Measured> {
         headers: { "content-type": "text/csv", "x-api-key": adminApiKey },
       });
     await request(portalCsv(500, false, "warm"));
-    const cpuBefore = processCpuMs(server.pid!);
+    const cpuBefore = processCpuMs(server.pid!, (path) => readFileSync(path, "utf8"));
     const start = performance.now();
     const response = await request(csv);
     const wallMs = performance.now() - start;
     if (response.status !== 200 || response.body?.totals.created !== 10_000) throw new Error(`HTTP import: ${response.status} ${response.text.slice(0, 300)}`);
-    return { wallMs, cpuMs: processCpuMs(server.pid!) - cpuBefore };
+    return { wallMs, cpuMs: processCpuMs(server.pid!, (path) => readFileSync(path, "utf8")) - cpuBefore };
   } finally {
     await stopServerProcess(server);
   }
@@ -192,12 +193,6 @@ async function measure(fn: () => Promise<unknown>): Promise<Measured> {
   await fn();
   const used = process.cpuUsage(cpu);
   return { wallMs: performance.now() - start, cpuMs: (used.user + used.system) / 1000 };
-}
-
-/** User and system CPU time of a process so far, from /proc (in clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function sequence<T>(runs: number, fn: (i: number) => Promise<T>): Promise<T[]> {

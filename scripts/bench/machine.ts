@@ -27,3 +27,9 @@ export function rssOf(pid: number, read: (path: string) => string): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`));
   return match ? Number(match[1]) * 1024 : NaN;
 }
+
+/** User and system CPU time of a process so far, from /proc (in clock ticks of 10 ms). */
+export function processCpuMs(pid: number, read: (path: string) => string): number {
+  const fields = read(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}

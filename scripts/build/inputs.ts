@@ -5,10 +5,12 @@ import { join, relative } from "node:path";
 /**
  * A SHA-256 over the build's own code: the scripts in scripts/build and the postject version. With the
  * SEA blob's hash (which covers the bundled agent and its dependencies) and the Node version, it says
- * whether a binary built earlier is still what a build would make now.
+ * whether a binary built earlier is still what a build would make now. The installers' scripts
+ * (scripts/build/installers) make nothing that goes into a binary, so they are left out.
  */
 export async function buildScriptsDigest(root: string): Promise<string> {
-  const files = (await walk(join(root, "scripts/build"))).sort();
+  const installers = join(root, "scripts/build/installers");
+  const files = (await walk(join(root, "scripts/build"))).filter((file) => !file.startsWith(installers + "/")).sort();
   const hash = createHash("sha256");
   for (const file of files) {
     hash.update(relative(root, file) + "\0");

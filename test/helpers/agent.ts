@@ -5,6 +5,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "./control-plane.js";
+import { atTestProcessExit } from "./at-exit.js";
 
 /**
  * Runs the real agent (`agent/src/cli.ts`) as a child process. Nothing outlives the test run: an
@@ -14,7 +15,7 @@ const CLI = join(REPO_ROOT, "agent/src/cli.ts");
 const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 
-process.on("exit", () => {
+atTestProcessExit(() => {
   for (const child of running) child.kill("SIGKILL");
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { requestJson } from "../../shared/src/http-client.js";
+import { atTestProcessExit } from "./at-exit.js";
 
 /**
  * Runs the real control plane (`control-plane/src/cli.ts`) as a child process for integration tests:
@@ -83,14 +84,7 @@ function killAll(): void {
   for (const child of running) child.kill("SIGKILL");
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 }
-process.on("exit", killAll);
-// Vitest ends its fork workers with SIGTERM, which skips 'exit' handlers: clean up, then die of the signal as intended.
-for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
-  process.once(signal, () => {
-    killAll();
-    process.kill(process.pid, signal);
-  });
-}
+atTestProcessExit(killAll);
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {

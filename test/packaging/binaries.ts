@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { REPO_ROOT } from "../helpers/control-plane.js";
 import { targetByName, type TargetName } from "../../scripts/build/targets.js";
+import { atTestProcessExit } from "../helpers/at-exit.js";
 
 /**
  * Helpers for the tests of the native agent binaries (test/e2e/binary-*.test.ts).
@@ -31,7 +32,7 @@ export async function ensureBinaries(targets: readonly TargetName[]): Promise<Re
 
 const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
-process.on("exit", () => {
+atTestProcessExit(() => {
   for (const child of running) child.kill("SIGKILL");
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -91,6 +91,18 @@ describe("CommandHandler", () => {
     const results = sent.filter((m) => m.type === "exec.result");
     expect(results.length).toBeGreaterThanOrEqual(1);
     expect(results[0]).toMatchObject({ executionId: "exe_0000000002bbbb", status: "interrupted" });
+  });
+
+  it("takes an entry torn by a power cut (only acks are written unflushed) as acknowledged: never re-run, never re-sent", async () => {
+    const id = "exe_0000000005eeee";
+    await mkdir(join(dir, "executions"), { recursive: true });
+    await writeFile(join(dir, "executions", `${id}.json`), "");
+    const handler = make();
+    await handler.recover();
+    await handler.onWelcome(sink);
+    await handler.onRun(spec(id));
+    expect(runs).toEqual([]);
+    expect(sent).toEqual([]);
   });
 
   it("honours a cancel that arrives while the execution is still being journaled", async () => {

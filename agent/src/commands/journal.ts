@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ExecResult, ExecutionSpecMessage } from "../../../shared/src/protocol/commands.js";
 import { writeFileAtomic } from "../identity/files.js";
@@ -9,6 +9,10 @@ import { writeFileAtomic } from "../identity/files.js";
  *               reported `interrupted` and never started again
  *   finished  — the result waits here (the outbox) until the control plane acknowledges it
  *   acked     — done; kept for a while so a late duplicate is recognised, then pruned
+ * `starting` and `finished` are flushed to disk before the write returns. `acked` is not: losing it
+ * in a power cut only means the result is sent once more, and the control plane ignores (and
+ * acknowledges again) a result it already has. That saves an fsync per execution, which would
+ * otherwise queue behind or in front of the next execution's `starting`.
  */
 export type JournalState = "starting" | "finished" | "acked";
 export type StoredResult = Omit<ExecResult, "type">;
@@ -31,17 +35,27 @@ export class ExecutionJournal {
   }
 
   async get(id: string): Promise<JournalEntry | undefined> {
+    let text: string;
     try {
-      return JSON.parse(await readFile(this.path(id), "utf8")) as JournalEntry;
+      text = await readFile(this.path(id), "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
+    }
+    try {
+      return JSON.parse(text) as JournalEntry;
+    } catch {
+      // Only an unflushed write can leave a torn file, and only `acked` is written unflushed: the
+      // execution was done and its result acknowledged. Acked since the file was written (for prune).
+      const { mtime } = await stat(this.path(id));
+      return { id, state: "acked", updatedAt: mtime.toISOString() };
     }
   }
 
   async put(entry: Omit<JournalEntry, "updatedAt">): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.path(entry.id), JSON.stringify({ ...entry, updatedAt: new Date().toISOString() }));
+    const content = JSON.stringify({ ...entry, updatedAt: new Date().toISOString() });
+    await writeFileAtomic(this.path(entry.id), content, 0o600, { flush: entry.state !== "acked" });
   }
 
   async all(): Promise<JournalEntry[]> {
