@@ -90,6 +90,24 @@ describe("runExecution (linux, real processes)", () => {
     expect(await run(spec("kill -9 $$"))).toMatchObject({ status: "failed", exitCode: 137, error: null });
   });
 
+  it("prepares while the journal is written and starts the process only once it is; nothing starts when that write fails", async () => {
+    const marker = join(base, "started-anyway");
+    let journaled!: () => void;
+    const mayStart = new Promise<void>((resolve) => (journaled = resolve));
+    let started = false;
+    const running = run(spec(`touch '${marker}'`), { mayStart, onStarted: () => (started = true) });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(started).toBe(false);
+    journaled();
+    expect(await running).toMatchObject({ status: "succeeded" });
+    expect(existsSync(marker)).toBe(true);
+
+    await rm(marker);
+    const failed = await run(spec(`touch '${marker}'`), { mayStart: Promise.reject(new Error("ENOSPC: no space left on device")) });
+    expect(failed).toMatchObject({ status: "error", startedAt: null, error: "ENOSPC: no space left on device" });
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it("runs the chosen shell: bash or sh", async () => {
     const exe = 'readlink /proc/$$/exe; echo "bash=${BASH_VERSION:-none}"';
     const bash = await run(spec(exe, { shell: "bash" }));

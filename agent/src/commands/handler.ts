@@ -71,9 +71,12 @@ export class CommandHandler {
         this.options.logger.debug({ executionId: spec.executionId, state: entry.state }, "duplicate delivery ignored");
         return;
       }
-      // Journaled as starting before the process exists: a crash from here on means "interrupted".
-      await this.options.journal.put({ id: spec.executionId, state: "starting", spec });
-      void this.execute(spec);
+      // Journaled as starting before the process exists: a crash from here on means "interrupted". The
+      // runner prepares (script directory, attachments) while the entry is flushed and starts the
+      // process only after; the lock is held until then, so a duplicate delivery finds the entry.
+      const journaled = this.options.journal.put({ id: spec.executionId, state: "starting", spec });
+      void this.execute(spec, journaled);
+      await journaled;
     });
   }
 
@@ -95,7 +98,7 @@ export class CommandHandler {
     return this.running.size;
   }
 
-  private async execute(spec: ExecutionSpecMessage): Promise<void> {
+  private async execute(spec: ExecutionSpecMessage, journaled: Promise<void>): Promise<void> {
     const controller = new AbortController();
     // Aborted before it starts, the runner runs nothing and reports "canceled".
     if (this.canceledEarly.delete(spec.executionId)) controller.abort();
@@ -109,6 +112,7 @@ export class CommandHandler {
         onStarted: () => this.sink?.send({ type: "exec.started", executionId: spec.executionId, startedAt: new Date().toISOString() }),
         onOutput: (stream, chunk) => batcher.add(stream, chunk),
         fetchFile: this.options.fetchFile,
+        mayStart: journaled,
       },
       this.options.host,
     );

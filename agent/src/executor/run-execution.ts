@@ -42,6 +42,8 @@ export async function runExecution(spec: ExecutionSpec, hooks: RunHooks, host: S
 }
 
 async function prepareAndRun(spec: ExecutionSpec, hooks: RunHooks, host: ScriptHost): Promise<ExecutionOutcome> {
+  // Awaited only once preparation is done, or never when it fails first: handled from the start.
+  hooks.mayStart?.catch(() => undefined);
   const problem = validateSpec(spec, host);
   if (problem) return notStarted("error", problem);
   let dir: string | undefined;
@@ -54,6 +56,7 @@ async function prepareAndRun(spec: ExecutionSpec, hooks: RunHooks, host: ScriptH
     dir = created.dir;
     const env = { ...spec.env, [EXECUTION_ID_VARIABLE]: spec.executionId };
     const command = await host.launch({ shell: spec.shell, scriptPath: created.scriptPath, script, account, env });
+    await hooks.mayStart;
     if (hooks.signal?.aborted) throw new Canceled();
     return await runProcess(command, created.dir, spec, hooks, host);
   } catch (error) {

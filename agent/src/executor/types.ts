@@ -51,6 +51,11 @@ export interface RunHooks {
   signal?: AbortSignal;
   /** Downloads an attachment by its SHA-256 (the caller does the HTTP); the runner checks what it gets. */
   fetchFile?(sha256: string): Promise<Buffer>;
+  /**
+   * Settles when the process may be started (the journal holds the execution durably). The runner
+   * prepares meanwhile, and starts nothing when it rejects.
+   */
+  mayStart?: Promise<unknown>;
 }
 
 /** Whom the script runs as, once the host has looked the name up. */
