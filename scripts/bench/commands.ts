@@ -48,7 +48,10 @@ const program = new Command("bench:commands")
       const roundTrip = await measureRoundTrip(dir, credentials.connectKey, Number(options.runs), options.agent, api);
       lines.push(
         `Round trip (REST request → stored result) with a real agent (${options.agent === "binary" ? "the native linux-x64 binary" : "from source, with tsx"}) running \`echo hi\`, ${options.runs} runs one after another: ` +
-          `median **${roundTrip.median.toFixed(1)} ms**, p99 ${roundTrip.p99.toFixed(1)} ms, min ${roundTrip.min.toFixed(1)} ms.`,
+          `median **${roundTrip.median.toFixed(1)} ms**, p99 ${roundTrip.p99.toFixed(1)} ms, min ${roundTrip.min.toFixed(1)} ms. ` +
+          `Medians of its stages: the POST ${roundTrip.stages.post.toFixed(1)} ms; request to sent ${roundTrip.stages.dispatch.toFixed(0)} ms; ` +
+          `sent to the process started (agent: journal, script file, spawn) ${roundTrip.stages.agentStart.toFixed(0)} ms; the script ${roundTrip.stages.script.toFixed(0)} ms; ` +
+          `the rest (result journaled and sent, stored, seen by polling every 1 ms) ${roundTrip.stages.rest.toFixed(1)} ms.`,
       );
       const counts = options.fanout.split(",").map(Number);
       const fanout = await measureFanout(dir, credentials, caPem, counts, Number(options.workers), api, server.pid!);
@@ -97,19 +100,40 @@ async function measureRoundTrip(dir: string, connectKey: string, runs: number, k
     }
     if (!deviceId) throw new Error("the agent did not come online");
     const samples: number[] = [];
+    // Where the time goes, from the result's own timestamps (ms resolution): the POST; the server from
+    // the request until it sent the run (partly during the POST); the agent until the process started;
+    // the script; and the rest (the agent's result, the server storing it, and this client's polling).
+    const stages: Record<"post" | "dispatch" | "agentStart" | "script" | "rest", number[]> = { post: [], dispatch: [], agentStart: [], script: [], rest: [] };
+    type Timed = { status: string; requestedAt: string; sentAt: string | null; startedAt: string | null; finishedAt: string | null };
     for (let i = 0; i < runs + 10; i++) {
       const started = performance.now();
       const created = await api<{ executions: { id: string }[] }>("POST", "/api/v1/command-runs", { script: "echo hi", os: "linux", targets: { devices: [deviceId] } });
+      const posted = performance.now();
       const id = created.body!.executions[0]!.id;
+      let result: Timed;
       for (;;) {
-        const result = await api<{ status: string }>("GET", `/api/v1/command-results/${id}`);
-        if (FINAL.has(result.body!.status)) break;
+        result = (await api<Timed>("GET", `/api/v1/command-results/${id}`)).body!;
+        if (FINAL.has(result.status)) break;
         await sleep(1);
       }
-      if (i >= 10) samples.push(performance.now() - started); // the first ten warm up
+      const total = performance.now() - started;
+      if (i < 10) continue; // the first ten warm up
+      samples.push(total);
+      const at = (value: string | null) => Date.parse(value ?? "");
+      stages.post.push(posted - started);
+      stages.dispatch.push(at(result.sentAt) - at(result.requestedAt));
+      stages.agentStart.push(at(result.startedAt) - at(result.sentAt));
+      stages.script.push(at(result.finishedAt) - at(result.startedAt));
+      stages.rest.push(total - (posted - started) - (at(result.finishedAt) - at(result.sentAt)));
     }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     samples.sort((a, b) => a - b);
-    return { median: samples[Math.floor(samples.length / 2)]!, p99: samples[Math.floor(samples.length * 0.99)]!, min: samples[0]! };
+    return {
+      median: samples[Math.floor(samples.length / 2)]!,
+      p99: samples[Math.floor(samples.length * 0.99)]!,
+      min: samples[0]!,
+      stages: Object.fromEntries(Object.entries(stages).map(([name, values]) => [name, median(values)])) as Record<keyof typeof stages, number>,
+    };
   } finally {
     agent.kill("SIGTERM");
   }

@@ -124,6 +124,38 @@ describe("CommandHandler", () => {
     expect(result).toMatchObject({ executionId: "exe_0000000004dddd", status: "canceled" });
   });
 
+  it("sends the result as soon as it is known, once; an ack that overtakes the finished entry leaves it acknowledged", async () => {
+    let release!: () => void;
+    const cleanedUp = new Promise<void>((resolve) => (release = resolve));
+    const journal = new ExecutionJournal(dir);
+    const handler = new CommandHandler({
+      journal,
+      host: {} as ScriptHost,
+      // As the real runner: the outcome goes out, then the script's directory is removed.
+      run: async (s, hooks) => {
+        runs.push(s.executionId);
+        await hooks.mayStart;
+        hooks.onOutcome?.(outcome("early\n"));
+        await cleanedUp;
+        return outcome("early\n");
+      },
+      fetchFile: async () => Buffer.alloc(0),
+      logger: pino({ level: "silent" }),
+    });
+    await handler.onWelcome(sink);
+    await handler.onRun(spec("exe_0000000003cccc"));
+    await waitFor(() => sent.some((m) => m.type === "exec.result"));
+    expect((await journal.get("exe_0000000003cccc"))?.state).toBe("starting");
+
+    await handler.onAck("exe_0000000003cccc");
+    release();
+    await waitFor(async () => (await journal.get("exe_0000000003cccc"))?.state === "acked");
+    expect(sent.filter((m) => m.type === "exec.result")).toHaveLength(1);
+    sent = [];
+    await handler.onWelcome(sink);
+    expect(sent).toEqual([]);
+  });
+
   it("shrinks a result whose JSON would not fit one frame, keeping the tail", () => {
     const control = "\u0001".repeat(1024 * 1024);
     const fitted = fitFrame({ executionId: "exe_0000000003cccc", ...outcome(control + "END") }, 4 * 1024 * 1024);

@@ -29,6 +29,15 @@ export class CommandHandler {
   /** Cancels that arrived before their execution was running (while it was being journaled). */
   private readonly canceledEarly = new Set<string>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * Results sent as soon as their outcome was known, before being journaled as finished: the server
+   * then stores them while the agent flushes. That is no weaker: until `finished` is on disk the entry
+   * says `starting`, so a crash in between reports `interrupted`, which the server ignores when it has
+   * the result already (results are written once per execution id).
+   */
+  private readonly sentEarly = new Set<string>();
+  /** Acknowledgements that overtook the `finished` entry of a result sent early. */
+  private readonly ackedEarly = new Set<string>();
 
   constructor(private readonly options: CommandHandlerOptions) {}
 
@@ -90,6 +99,7 @@ export class CommandHandler {
     return this.locked(executionId, async () => {
       const entry = await this.options.journal.get(executionId);
       if (entry?.state === "finished") await this.options.journal.put({ id: executionId, state: "acked" });
+      else if (this.sentEarly.has(executionId)) this.ackedEarly.add(executionId);
     });
   }
 
@@ -113,6 +123,11 @@ export class CommandHandler {
         onOutput: (stream, chunk) => batcher.add(stream, chunk),
         fetchFile: this.options.fetchFile,
         mayStart: journaled,
+        onOutcome: (early) => {
+          batcher.flush();
+          this.sentEarly.add(spec.executionId);
+          this.sendResult({ executionId: spec.executionId, ...early });
+        },
       },
       this.options.host,
     );
@@ -124,8 +139,13 @@ export class CommandHandler {
 
   private async finish(id: string, result: StoredResult): Promise<void> {
     this.canceledEarly.delete(id);
+    const sent = this.sentEarly.delete(id);
+    if (this.ackedEarly.delete(id)) {
+      await this.options.journal.put({ id, state: "acked" });
+      return;
+    }
     await this.options.journal.put({ id, state: "finished", result });
-    this.sendResult(result);
+    if (!sent) this.sendResult(result);
   }
 
   private sendResult(result: StoredResult): void {

@@ -34,26 +34,35 @@ class Canceled extends Error {}
  * private directory, run it with a deadline, remove the directory.
  */
 export async function runExecution(spec: ExecutionSpec, hooks: RunHooks, host: ScriptHost): Promise<ExecutionOutcome> {
+  const scriptDir: { path?: string } = {};
+  let outcome: ExecutionOutcome;
   try {
-    return await prepareAndRun(spec, hooks, host);
+    outcome = await prepareAndRun(spec, hooks, host, scriptDir);
   } catch (error) {
-    return notStarted("error", `internal error: ${messageOf(error)}`);
+    outcome = notStarted("error", `internal error: ${messageOf(error)}`);
   }
+  try {
+    hooks.onOutcome?.(outcome);
+  } catch {
+    // The caller's reporting must not keep the directory from being removed.
+  }
+  // After the outcome is out: removing the directory is the caller's wait otherwise.
+  if (scriptDir.path) await removeScriptDir(scriptDir.path);
+  return outcome;
 }
 
-async function prepareAndRun(spec: ExecutionSpec, hooks: RunHooks, host: ScriptHost): Promise<ExecutionOutcome> {
+async function prepareAndRun(spec: ExecutionSpec, hooks: RunHooks, host: ScriptHost, scriptDir: { path?: string }): Promise<ExecutionOutcome> {
   // Awaited only once preparation is done, or never when it fails first: handled from the start.
   hooks.mayStart?.catch(() => undefined);
   const problem = validateSpec(spec, host);
   if (problem) return notStarted("error", problem);
-  let dir: string | undefined;
   try {
     const account = await unlessAborted(host.resolveAccount(spec.runAs), hooks.signal);
     const files = await unlessAborted(fetchAttachments(spec.files, hooks), hooks.signal);
     await placeAttachments(files, account, host);
     const script = host.scriptFile(spec.shell, spec.script);
     const created = await createScriptDir(spec.executionId, script, account, host);
-    dir = created.dir;
+    scriptDir.path = created.dir;
     const env = { ...spec.env, [EXECUTION_ID_VARIABLE]: spec.executionId };
     const command = await host.launch({ shell: spec.shell, scriptPath: created.scriptPath, script, account, env });
     await hooks.mayStart;
@@ -61,8 +70,6 @@ async function prepareAndRun(spec: ExecutionSpec, hooks: RunHooks, host: ScriptH
     return await runProcess(command, created.dir, spec, hooks, host);
   } catch (error) {
     return error instanceof Canceled ? notStarted("canceled", null) : notStarted("error", messageOf(error));
-  } finally {
-    if (dir) await removeScriptDir(dir);
   }
 }
 

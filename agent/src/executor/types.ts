@@ -56,6 +56,8 @@ export interface RunHooks {
    * prepares meanwhile, and starts nothing when it rejects.
    */
   mayStart?: Promise<unknown>;
+  /** The outcome, as soon as it is known: before the script's directory is removed. */
+  onOutcome?(outcome: ExecutionOutcome): void;
 }
 
 /** Whom the script runs as, once the host has looked the name up. */
