@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { runTetherctl, type CtlRun } from "../helpers/run-tetherctl.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import type { Command, Execution } from "../../control-plane/src/domain/command.
 import type { Page } from "../../control-plane/src/domain/list-query.js";
 import type { LaunchResult } from "../../control-plane/src/ctl/launch.js";
 import { startAgent, type TestAgent } from "../helpers/agent.js";
-import { REPO_ROOT, startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { waitFor } from "../helpers/wait.js";
 
 /**
@@ -15,13 +15,7 @@ import { waitFor } from "../helpers/wait.js";
  * really run, and --wait follows them to their real results.
  */
 
-const CLI = "control-plane/src/ctl/cli.ts";
 
-interface CtlRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 type Waited = LaunchResult & { finished: boolean };
 
@@ -56,20 +50,7 @@ afterAll(async () => {
 
 /** Runs tetherctl with the connection in TETHER_* variables and no saved login; stdin is not a terminal. */
 function ctl(args: string[]): Promise<CtlRun> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...env, TETHER_URL: cp.url, TETHER_API_KEY: cp.adminApiKey, TETHER_CA_FILE: caFile, TETHER_CONFIG: join(work, "no-login", "ctl.json") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runTetherctl(args, { TETHER_URL: cp.url, TETHER_API_KEY: cp.adminApiKey, TETHER_CA_FILE: caFile, TETHER_CONFIG: join(work, "no-login", "ctl.json") });
 }
 
 /** With --json first: after a `--` it would be part of the script. */

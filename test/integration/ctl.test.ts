@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { runTetherctl, type CtlRun } from "../helpers/run-tetherctl.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,17 +13,11 @@ import { SERVER_VERSION } from "../../control-plane/src/version.js";
 import { decodeConnectKey } from "../../shared/src/connect-key.js";
 import type { EnrollResponse } from "../../shared/src/protocol/enrollment.js";
 import { certificateFingerprint } from "../../shared/src/tls/fingerprint.js";
-import { freePort, REPO_ROOT, startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { freePort, startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 
 /** tetherctl as an admin runs it: the real CLI process against a real control plane over HTTPS. */
 
-const CLI = "control-plane/src/ctl/cli.ts";
 
-interface CtlRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let cp: TestControlPlane;
 let home: string;
@@ -47,20 +41,7 @@ afterAll(async () => {
  * stdin is not a terminal, as in a script.
  */
 function ctl(args: string[], config: string = adminConfig, extraEnv: Record<string, string> = {}): Promise<CtlRun> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...env, TETHER_CONFIG: config, ...extraEnv },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runTetherctl(args, { TETHER_CONFIG: config, ...extraEnv });
 }
 
 /** Runs a command with --json, expects success, and returns the parsed output. */

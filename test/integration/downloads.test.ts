@@ -1,4 +1,5 @@
-import { execFile, spawn } from "node:child_process";
+import { runTetherctl, type CtlRun } from "../helpers/run-tetherctl.js";
+import { execFile } from "node:child_process";
 import { createHash, randomBytes, X509Certificate } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import type { Download, InstallCommands } from "../../control-plane/src/domain/d
 import { createCa } from "../../control-plane/src/pki/ca.js";
 import { issueServerCertificate } from "../../control-plane/src/pki/server-certificate.js";
 import { BASE64URL_CHARACTERS, CONNECT_KEY_SHAPE } from "../../shared/src/connect-key.js";
-import { REPO_ROOT, startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { httpsGet } from "../helpers/https-get.js";
 
 /**
@@ -293,21 +294,8 @@ describe("GET /api/v1/install-commands", () => {
 });
 
 describe("tetherctl install-command", () => {
-  function ctl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
-    const child = spawn(process.execPath, ["--import", "tsx", "control-plane/src/ctl/cli.ts", "install-command", ...args], {
-      cwd: REPO_ROOT,
-      env: { ...env, TETHER_URL: cp.url, TETHER_API_KEY: cp.adminApiKey, TETHER_CA_FILE: caFile, TETHER_CONFIG: join(work, "no-login.json") },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  function ctl(args: string[]): Promise<CtlRun> {
+    return runTetherctl(["install-command", ...args], { TETHER_URL: cp.url, TETHER_API_KEY: cp.adminApiKey, TETHER_CA_FILE: caFile, TETHER_CONFIG: join(work, "no-login.json") });
   }
 
   it("prints the one-liners with the connect key filled in", async () => {

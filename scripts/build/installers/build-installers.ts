@@ -3,6 +3,7 @@
  * arm64) of the agent, from the binaries in dist/agent, into dist/installers with a SHA256SUMS file.
  * See docs/packaging.md#installers.
  */
+import { mapWithConcurrency } from "../concurrency.js";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -100,7 +101,7 @@ const program = new Command("build:installers")
     let built: string[];
     try {
       // xz is single-threaded here: two packages at a time on two cores.
-      built = await mapConcurrently(jobs, Math.min(2, availableParallelism()), build);
+      built = await mapWithConcurrency(jobs, Math.min(2, availableParallelism()), build);
     } catch (error) {
       // A tool's own words need all their lines; runCli prints one.
       console.error((error as Error).message);
@@ -111,27 +112,5 @@ const program = new Command("build:installers")
     const sums = await updateChecksums(outDir, built, (line) => console.log(line));
     console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s${fast ? " (--fast)" : ""}; checksums in ${sums}`);
   });
-
-/** `fn` over `items`, `limit` at a time, results in the items' order; after a failure nothing new starts. */
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await fn(items[index]!);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (failure) throw failure.reason;
-  return results;
-}
 
 await runCli(program);
