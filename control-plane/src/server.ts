@@ -16,9 +16,12 @@ import { createServices, type Services } from "./services/index.js";
 import type { DeviceCertificateSigner } from "./services/ports.js";
 import { SETTING } from "./settings.js";
 import { BlobStore } from "./store/blobs.js";
-import { openDatabase } from "./store/db.js";
+import { openDatabase, refreshPlannerStatistics } from "./store/db.js";
 import { createStores } from "./store/index.js";
 import { SERVER_VERSION } from "./version.js";
+
+/** How often the query planner's statistics are refreshed (see refreshPlannerStatistics). */
+const PLANNER_STATISTICS_INTERVAL_MS = 3 * 60 * 60_000;
 
 export interface RunningControlPlane {
   /** The URL this instance listens on (its real port, even when started on port 0). */
@@ -105,6 +108,8 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
     services.portalAuth.sweep();
   }, config.expirySweepMs);
   expiry.unref();
+  const statistics = setInterval(() => refreshPlannerStatistics(db), PLANNER_STATISTICS_INTERVAL_MS);
+  statistics.unref();
   logger.info({ listen: listenUrl, publicUrl, version: SERVER_VERSION, externalTls }, "control plane listening");
 
   let closing: Promise<void> | undefined;
@@ -117,6 +122,7 @@ export async function startControlPlane(config: ServeConfig, logger: Logger): Pr
       closing ??= (async () => {
         services.scheduler.stop();
         clearInterval(expiry);
+        clearInterval(statistics);
         await gateway.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
