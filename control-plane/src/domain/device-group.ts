@@ -13,8 +13,8 @@ export const DeviceGroupSchema = z
   .meta({ id: "DeviceGroup" });
 export type DeviceGroup = z.infer<typeof DeviceGroupSchema>;
 
-/** Group names appear in CLIs and CSV files: printable, no leading/trailing space. */
-const groupName = z
+/** Group names (device and user groups) appear in CLIs and CSV files: printable, no leading/trailing space. */
+export const groupName = z
   .string()
   .trim()
   .min(1)

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RESERVED_USERNAMES } from "../../../shared/src/names.js";
 import type { ListSpec } from "./list-query.js";
+import { groupName } from "./device-group.js";
 
 /** `sudo` as users, user groups and bindings carry it: admin rights, and whether they need a password. */
 export const SudoSchema = z
@@ -95,13 +96,6 @@ export const UserGroupSchema = z
   })
   .meta({ id: "UserGroup" });
 export type UserGroup = z.infer<typeof UserGroupSchema>;
-
-const groupName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(100)
-  .regex(/^[^\p{Cc}]+$/u, "must not contain control characters");
 
 /** In a create, each attribute left out takes its default: no sudo, no Linux group, no Samba. */
 const AttributesInputSchema = z

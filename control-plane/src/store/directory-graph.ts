@@ -1,10 +1,11 @@
 import type { ObjectType, SubjectType } from "../domain/binding.js";
 import type { PosixGroup } from "../domain/user-group.js";
-import type { SshKey, UserState } from "../domain/user.js";
+import type { SshKey } from "../domain/user.js";
 import type { DeviceFacts, DevicePaths, GroupPathRow, PathRow, UserFacts, UserGroupFacts } from "../services/effective-users.js";
 import { sudoOf } from "./bindings.js";
 import type { Db } from "./db.js";
 import { StatementCache } from "./statements.js";
+import type { UserRow } from "./users.js";
 
 /**
  * The directory as a graph, read with SQL: every path from users to devices (user → [user group] →
@@ -106,21 +107,11 @@ function userCte(source: UserSource): { sql: string; params: Record<string, unkn
     : { sql: "u(id) AS (SELECT user_id FROM user_group_members WHERE group_id = @group)", params: { group: source.membersOf } };
 }
 
-interface UserFactsRow {
-  id: string;
-  username: string;
-  displayname: string;
-  firstname: string;
-  lastname: string;
-  state: UserState;
-  account_locked: number;
-  sudo: number;
-  passwordless_sudo: number;
-  ssh_keys: string;
-  unix_uid: number;
-  unix_gid: number;
-  shell: string;
-}
+/** The columns of a users row that the effective-users computation reads. */
+type UserFactsRow = Pick<
+  UserRow,
+  "id" | "username" | "displayname" | "firstname" | "lastname" | "state" | "account_locked" | "sudo" | "passwordless_sudo" | "ssh_keys" | "unix_uid" | "unix_gid" | "shell"
+>;
 
 function toGroupPathRow(row: PathSqlRow): GroupPathRow {
   return { userId: row.user_id, userGroupId: row.user_group_id, deviceGroupId: row.device_group_id, sudo: sudoOf(row) };

@@ -84,7 +84,8 @@ const COLUMN: { readonly [K in keyof UserRecord]: string } = {
   mfaStatus: "mfa_status",
 };
 
-interface Row {
+/** A users row as SQLite returns it. */
+export interface UserRow {
   id: string;
   username: string;
   email: string;
@@ -129,7 +130,7 @@ const SECRET_COLUMNS = new Set(["password_hash", "password_crypt"]);
 /** What reads select: every column but the password hashes, which no read path needs to carry. */
 const SELECT = ["id", ...Object.values(COLUMN).filter((c) => !SECRET_COLUMNS.has(c)), "version", "created_at", "updated_at"].join(", ");
 
-function toUser(row: Row): User {
+function toUser(row: UserRow): User {
   return {
     id: row.id,
     username: row.username,
@@ -214,19 +215,19 @@ export class UserStore {
   }
 
   get(id: string): User | undefined {
-    const row = this.db.prepare(`SELECT ${SELECT} FROM users WHERE id = ?`).get(id) as Row | undefined;
+    const row = this.db.prepare(`SELECT ${SELECT} FROM users WHERE id = ?`).get(id) as UserRow | undefined;
     return row && toUser(row);
   }
 
   /** Usernames are unique without case, so this finds "Ada" for "ada". */
   findByUsername(username: string): User | undefined {
-    const row = this.db.prepare(`SELECT ${SELECT} FROM users WHERE username = ?`).get(username) as Row | undefined;
+    const row = this.db.prepare(`SELECT ${SELECT} FROM users WHERE username = ?`).get(username) as UserRow | undefined;
     return row && toUser(row);
   }
 
   /** A portal sign-in name: the username or the email address, both without case (a username has no "@"). */
   findByLogin(login: string): User | undefined {
-    const row = this.db.prepare(`SELECT ${SELECT} FROM users WHERE username = @login OR email = @login`).get({ login }) as Row | undefined;
+    const row = this.db.prepare(`SELECT ${SELECT} FROM users WHERE username = @login OR email = @login`).get({ login }) as UserRow | undefined;
     return row && toUser(row);
   }
 
