@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { enrollRaw, hello, openRaw } from "../helpers/raw-agent.js";
 import { waitFor } from "../helpers/wait.js";
+import { runnerEnv } from "../helpers/child.js";
 
 const CLI = join(REPO_ROOT, "agent/src/cli.ts");
 
@@ -40,10 +41,9 @@ const paths = (machine: Machine) => ({
 
 /** Runs a command as if on `machine`: in a mount namespace that sees the machine's machine-id. */
 function onMachine(machine: Machine, file: string, args: string[]): ChildProcess {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
-  const script = 'mount --bind "$MID" /etc/machine-id && exec "$@"';
+    const script = 'mount --bind "$MID" /etc/machine-id && exec "$@"';
   return spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script, "sh", file, ...args], {
-    env: { ...env, MID: join(machine.root, "etc/machine-id") },
+    env: { ...runnerEnv(), MID: join(machine.root, "etc/machine-id") },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "./control-plane.js";
 import { atTestProcessExit } from "./at-exit.js";
+import { runnerEnv, watchChild, type WatchedChild } from "./child.js";
 
 /**
  * Runs the real agent (`agent/src/cli.ts`) as a child process. Nothing outlives the test run: an
@@ -20,14 +20,8 @@ atTestProcessExit(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-export interface TestAgent {
+export interface TestAgent extends WatchedChild {
   stateDir: string;
-  readonly process: ChildProcess;
-  logs(): string;
-  /** Resolves with the exit status once the process ends. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  kill9(): Promise<void>;
 }
 
 export async function newStateDir(): Promise<string> {
@@ -40,34 +34,12 @@ export async function newStateDir(): Promise<string> {
 export async function startAgent(options: { args?: string[]; stateDir?: string; env?: Record<string, string> } = {}): Promise<TestAgent> {
   const stateDir = options.stateDir ?? (await newStateDir());
   const args = options.args ?? ["run"];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
   const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args, "--state-dir", stateDir], {
     cwd: REPO_ROOT,
-    env: { ...env, TETHER_LOG_LEVEL: "debug", ...options.env },
+    env: { ...runnerEnv(), TETHER_LOG_LEVEL: "debug", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, "exit").then(([code, signal]) => {
-    running.delete(child);
-    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
-  });
-  return {
-    stateDir,
-    process: child,
-    logs: () => output,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      return exited;
-    },
-    async kill9() {
-      child.kill("SIGKILL");
-      await exited;
-    },
-  };
+  return { stateDir, ...watchChild(child, running) };
 }
 
 /** Runs an agent command to completion (status, reset-identity, …) and returns its output. */

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { requestJson } from "../../shared/src/http-client.js";
 import { atTestProcessExit } from "./at-exit.js";
+import { runnerEnv } from "./child.js";
 
 /**
  * Runs the real control plane (`control-plane/src/cli.ts`) as a child process for integration tests:
@@ -162,8 +163,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
 
 /** The runner's environment without its TETHER_* settings, plus the test's own. */
 function serverEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
-  return { ...env, ...extra };
+  return { ...runnerEnv(), ...extra };
 }
 
 async function initDataDir(dataDir: string, env: NodeJS.ProcessEnv): Promise<InitResult & { port: number }> {

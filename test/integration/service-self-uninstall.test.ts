@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitCode } from "../../agent/src/exit-codes.js";
 import { REPO_ROOT, startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
 import { waitFor } from "../helpers/wait.js";
+import { runnerEnv } from "../helpers/child.js";
 
 const CLI = join(REPO_ROOT, "agent/src/cli.ts");
 
@@ -44,9 +45,8 @@ describe("a deleted device uninstalls itself", () => {
       'mount --bind "$R/systemctl" /usr/bin/systemctl',
       `exec ${command}`,
     ].join(" && ");
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
-    const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], {
-      env: { ...env, R: root, NODE: process.execPath, CLI },
+        const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], {
+      env: { ...runnerEnv(), R: root, NODE: process.execPath, CLI },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

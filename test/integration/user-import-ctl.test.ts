@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "../../control-plane/src/domain/list-query.js";
 import type { ImportResult } from "../../control-plane/src/domain/user-import.js";
 import type { User } from "../../control-plane/src/domain/user.js";
-import { REPO_ROOT, startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { startControlPlane, type TestControlPlane } from "../helpers/control-plane.js";
+import { runTetherctl, type CtlRun } from "../helpers/run-tetherctl.js";
 
 /** `tetherctl users import|list|get` as an admin runs them: the real CLI process against a real control plane. */
 
-const CLI = "control-plane/src/ctl/cli.ts";
 const HEADER = "firstname,lastname,username,email,password";
 
 let cp: TestControlPlane;
@@ -26,29 +25,10 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** tetherctl with the server in its environment (no saved login); stdin is `input` or nothing. */
-function ctl(args: string[], input?: string): Promise<Run> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...env, TETHER_CONFIG: join(dir, "none.json"), TETHER_URL: cp.url, TETHER_API_KEY: cp.adminApiKey, TETHER_CA_FILE: join(dir, "ca.pem") },
-    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-  });
-  if (input !== undefined) child.stdin!.end(input);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function ctl(args: string[], input?: string): Promise<CtlRun> {
+  return runTetherctl(args, { TETHER_CONFIG: join(dir, "none.json"), TETHER_URL: cp.url, TETHER_API_KEY: cp.adminApiKey, TETHER_CA_FILE: join(dir, "ca.pem") }, input);
 }
 
 function file(name: string, text: string): string {

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +7,7 @@ import { execa } from "execa";
 import { REPO_ROOT } from "../helpers/control-plane.js";
 import { targetByName, type TargetName } from "../../scripts/build/targets.js";
 import { atTestProcessExit } from "../helpers/at-exit.js";
+import { runnerEnv, watchChild, type WatchedChild } from "../helpers/child.js";
 
 /**
  * Helpers for the tests of the native agent binaries (test/e2e/binary-*.test.ts).
@@ -43,32 +43,9 @@ export async function tempDir(prefix = "tether-binary-test-"): Promise<string> {
   return dir;
 }
 
-export interface BinaryProcess {
-  readonly process: ChildProcess;
-  logs(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type BinaryProcess = WatchedChild;
 
 /** Starts a binary (directly, or through `launcher`, e.g. qemu) with the runner's TETHER_* variables dropped. */
 export function startBinary(command: string, args: readonly string[], options: { env?: Record<string, string> } = {}): BinaryProcess {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("TETHER_")));
-  const child = spawn(command, args, { env: { ...env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
-  running.add(child);
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, "exit").then(([code, signal]) => {
-    running.delete(child);
-    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
-  });
-  return {
-    process: child,
-    logs: () => output,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      return exited;
-    },
-  };
+  return watchChild(spawn(command, args, { env: { ...runnerEnv(), ...options.env }, stdio: ["ignore", "pipe", "pipe"] }), running);
 }
