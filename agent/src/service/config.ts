@@ -52,25 +52,35 @@ export async function loadAgentConfig(explicit: string | undefined, layout: Inst
 
 /** The config at `path`, or undefined when there is none. Anything unreadable is a ConfigError naming the file. */
 export async function readConfig(path: string): Promise<AgentConfig | undefined> {
-  let text: string;
+  const text = await readOptionalFile(path);
+  return text === undefined ? undefined : parseJsonSettings(text, path, AgentConfigSchema);
+}
+
+/** The text of a settings file that may be absent (undefined then); anything else unreadable is a ConfigError. */
+export async function readOptionalFile(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`);
   }
+}
+
+/** JSON settings checked against `schema`; a ConfigError names the file and each field that is wrong. */
+export function parseJsonSettings<S extends z.ZodType>(text: string, path: string, schema: S): z.infer<S> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
-  const parsed = AgentConfigSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(top level)"}: ${issue.message}`);
-    throw new ConfigError(`${path}: ${problems.join("; ")}`);
-  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`${path}: ${describeIssues(parsed.error)}`);
   return parsed.data;
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join(".") || "(top level)"}: ${issue.message}`).join("; ");
 }
 
 /** Writes the config readable by the service account and administrators only, in a directory that is too. */
@@ -93,10 +103,7 @@ export function parseDefaults(text: string): Partial<Pick<AgentConfig, "connectK
     values.set(match[1]!, unquote(match[2]!.trim()));
   }
   const value = (key: string) => values.get(key) || undefined;
-  const groups = value("GROUPS")
-    ?.split(",")
-    .map((g) => g.trim())
-    .filter(Boolean);
+  const groups = groupList(value("GROUPS"));
   return {
     ...(value("CONNECT_KEY") ? { connectKey: value("CONNECT_KEY") } : {}),
     ...(value("DISPLAY_NAME") ? { displayName: value("DISPLAY_NAME") } : {}),
@@ -105,13 +112,17 @@ export function parseDefaults(text: string): Partial<Pick<AgentConfig, "connectK
   };
 }
 
+/** A comma-separated list of device groups, as packages and the MSI take it; empty entries dropped. */
+export function groupList(value: string | undefined): string[] | undefined {
+  return value
+    ?.split(",")
+    .map((g) => g.trim())
+    .filter(Boolean);
+}
+
 export async function readDefaults(path: string): Promise<ReturnType<typeof parseDefaults>> {
-  try {
-    return parseDefaults(await readFile(path, "utf8"));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`);
-  }
+  const text = await readOptionalFile(path);
+  return text === undefined ? {} : parseDefaults(text);
 }
 
 function unquote(value: string): string {

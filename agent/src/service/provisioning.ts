@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { parse as parsePlist } from "plist";
 import { z } from "zod";
 import type { ProvisionedSettings } from "../os/types.js";
-import { ConfigError } from "./config.js";
+import { ConfigError, describeIssues, groupList, parseJsonSettings } from "./config.js";
 
 /**
  * Readers for the settings a package, a provisioning tool or an MDM leaves for `install` before
@@ -28,15 +27,7 @@ const ManagedPreferencesSchema = z.looseObject({
 });
 
 export function parseBootstrap(text: string, path: string): ProvisionedSettings {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = BootstrapSchema.safeParse(json);
-  if (!parsed.success) throw new ConfigError(`${path}: ${describeIssues(parsed.error)}`);
-  return withoutUndefined(parsed.data);
+  return withoutUndefined(parseJsonSettings(text, path, BootstrapSchema));
 }
 
 /** Managed preferences as XML (`plutil -convert xml1` turns the binary form the MDM writes into it). */
@@ -53,22 +44,9 @@ export function parseManagedPreferences(xml: string, path: string): ProvisionedS
   return withoutUndefined({ connectKey: ConnectKey, displayName: DisplayName, groups: Groups, serverUrl: ServerURL });
 }
 
-/** The text of a file that may be absent (undefined then); anything else unreadable is a ConfigError. */
-export async function readOptionalFile(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
 /** Registry values (REG_SZ) the MSI writes from CONNECT_KEY, DISPLAY_NAME, SERVER_URL and GROUPS. */
 export function settingsFromRegistry(value: (name: string) => string | undefined): ProvisionedSettings {
-  const groups = value("Groups")
-    ?.split(",")
-    .map((g) => g.trim())
-    .filter(Boolean);
+  const groups = groupList(value("Groups"));
   return withoutUndefined({
     connectKey: value("ConnectKey") || undefined,
     displayName: value("DisplayName")?.trim() || undefined,
@@ -79,8 +57,4 @@ export function settingsFromRegistry(value: (name: string) => string | undefined
 
 function withoutUndefined(settings: { [K in keyof ProvisionedSettings]: ProvisionedSettings[K] | undefined }): ProvisionedSettings {
   return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) as ProvisionedSettings;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join(".") || "(top level)"}: ${issue.message}`).join("; ");
 }

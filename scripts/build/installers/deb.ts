@@ -5,16 +5,11 @@ import { readElfNeeds } from "./elf-needs.js";
 import { debDepends } from "./linux-deps.js";
 import { stageLinuxTree, type PackagedFile } from "./linux-tree.js";
 import { debMaintainerScripts } from "./maintainer-scripts.js";
-import { DESCRIPTION, MAINTAINER, PACKAGE_NAME, SUMMARY } from "./metadata.js";
+import { DESCRIPTION, MAINTAINER, PACKAGE_NAME, SUMMARY, type InstallerBuildOptions } from "./metadata.js";
 
-export interface LinuxPackageOptions {
-  /** The linux-x64 or linux-arm64 agent binary. */
-  binary: string;
+/** `binary` is the linux-x64 or linux-arm64 agent. */
+export interface LinuxPackageOptions extends InstallerBuildOptions {
   arch: "x64" | "arm64";
-  version: string;
-  outDir: string;
-  /** Scratch space for the package tree (removed afterwards). */
-  workDir: string;
   /** gzip -1 instead of xz -6: for tests, several times faster and about 40 % bigger. */
   fast: boolean;
 }

@@ -8,7 +8,7 @@ import mkbom from "mkbom";
 import { xmlEscape } from "../../../agent/src/service/xml.js";
 import { findTool, runTool } from "../tools.js";
 import { macosLayout, renderMacosPostinstall } from "./macos-postinstall.js";
-import { MACOS_IDENTIFIER, PACKAGE_NAME } from "./metadata.js";
+import { MACOS_IDENTIFIER, PACKAGE_NAME, type InstallerBuildOptions } from "./metadata.js";
 import { mkdirs } from "./tree.js";
 
 /**
@@ -20,13 +20,9 @@ import { mkdirs } from "./tree.js";
  * Unsigned: `productsign` and notarization need a Mac (docs/packaging.md).
  */
 
-export interface PkgOptions {
-  /** The darwin-x64 or darwin-arm64 agent binary. */
-  binary: string;
+/** `binary` is the darwin-x64 or darwin-arm64 agent. */
+export interface PkgOptions extends InstallerBuildOptions {
   arch: "x64" | "arm64";
-  version: string;
-  outDir: string;
-  workDir: string;
   /** gzip -1 instead of -9. */
   fast: boolean;
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { LAUNCHD_LABEL } from "../../../agent/src/os/darwin/service-plist.js";
 import { join } from "node:path";
 
 /** What every installer says about itself. The version is package.json's, unless a build overrides it. */
@@ -17,7 +18,17 @@ export const MAINTAINER = "Tether maintainers <packaging@tether.invalid>";
 export const VENDOR = "Tether";
 export const LICENSE = "Apache-2.0";
 /** The macOS package identifier, as the LaunchDaemon's label and the configuration profile's domain. */
-export const MACOS_IDENTIFIER = "dev.tether.agent";
+export const MACOS_IDENTIFIER = LAUNCHD_LABEL;
+
+/** What every installer build takes. */
+export interface InstallerBuildOptions {
+  /** The agent binary of the installer's target. */
+  binary: string;
+  version: string;
+  outDir: string;
+  /** Scratch space for the package tree (removed afterwards). */
+  workDir: string;
+}
 
 export const KINDS = ["deb", "rpm", "msi", "pkg"] as const;
 export type InstallerKind = (typeof KINDS)[number];

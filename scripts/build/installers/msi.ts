@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { WINSW_BASENAME, WINSW_EXE_CONFIG } from "../../../agent/src/os/windows/service-xml.js";
 import { xmlEscape } from "../../../agent/src/service/xml.js";
 import { findTool } from "../tools.js";
-import { PACKAGE_NAME, SUMMARY, VENDOR } from "./metadata.js";
+import { PACKAGE_NAME, SUMMARY, VENDOR, type InstallerBuildOptions } from "./metadata.js";
 
 /**
  * The Windows installer, built with wixl (msitools) from WiX source. It installs into
@@ -37,16 +37,12 @@ const COMPONENTS = {
 export const REGISTRY_VALUES = { CONNECT_KEY: "ConnectKey", SERVER_URL: "ServerUrl", DISPLAY_NAME: "DisplayName", GROUPS: "Groups" } as const;
 export const REGISTRY_KEY = "SOFTWARE\\Tether\\Agent";
 
-export interface MsiOptions {
-  /** The win-x64 agent binary. */
-  binary: string;
+/** `binary` is the win-x64 agent. */
+export interface MsiOptions extends InstallerBuildOptions {
   /** WinSW 1.17 (node-windows' bin/winsw/winsw.exe). */
   winsw: string;
   /** installers/windows/winsw/tether-agent-service.xml. */
   serviceXml: string;
-  version: string;
-  outDir: string;
-  workDir: string;
 }
 
 export function msiFileName(version: string): string {

@@ -5,10 +5,11 @@ import type { ScriptHost } from "../../executor/types.js";
 import { hardwareMacs } from "../macs.js";
 import { CliError } from "../../../../shared/src/cli/run-cli.js";
 import { ExitCode } from "../../exit-codes.js";
-import { ConfigError } from "../../service/config.js";
+import { ConfigError, readOptionalFile } from "../../service/config.js";
 import { underRoot } from "../../service/files.js";
-import { parseBootstrap, parseManagedPreferences, readOptionalFile } from "../../service/provisioning.js";
+import { parseBootstrap, parseManagedPreferences } from "../../service/provisioning.js";
 import type { CommandRunner, InstallLayout, ListNetworkInterfaces, PlatformDriver, ProvisionedSettings, Provisioning, ServiceManager } from "../types.js";
+import { LAUNCHD_LABEL } from "./service-plist.js";
 import { DarwinScriptHost } from "./exec.js";
 import { LaunchdService } from "./service.js";
 import { type IoregPlatform, parseIoregPlatform } from "./ioreg.js";
@@ -18,7 +19,7 @@ const IOREG = "/usr/sbin/ioreg";
 const PLUTIL = "/usr/bin/plutil";
 
 /** The preference domain a configuration profile sets the agent's settings in. */
-export const MANAGED_PREFERENCES_DOMAIN = "dev.tether.agent";
+export const MANAGED_PREFERENCES_DOMAIN = LAUNCHD_LABEL;
 
 // macOS names its Ethernet, Wi-Fi and Thunderbolt ports en0, en1, …; awdl0, llw0, ap1, bridge0 and utunN
 // are software interfaces.
